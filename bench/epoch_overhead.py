@@ -1,0 +1,127 @@
+"""Epoch wall time: lit_hw vs a plain PyTorch loop vs the usual torchvision DataLoader pipeline.
+
+    python -m bench.epoch_overhead [--models mlp linear] [--epochs 3] [--n-train 60000]
+
+All three train the same net class, with Adam lr 1e-3 and batch 64, on the same
+60,000 MNIST-format images, one after the other in this one run:
+
+  lit_hw      ``python -m lit_hw.train`` on the IDX files; its metrics.json
+              epoch_train_time_s (first to last training batch, validation excluded)
+  raw loop    a hand-written loop over the same normalized tensors (batches by slicing)
+  torchvision torchvision.datasets.MNIST + ToTensor/Normalize + DataLoader(shuffle=True)
+
+Each time is the median over epochs after the first (the first pays warm-up).
+Printed ratios: lit_hw / raw (target <= 1.25 for mlp, <= 1.6 for linear) and
+torchvision / lit_hw (target >= 4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from bench.mnist_files import write_random_mnist
+from lit_hw.cpu_speed import apply_cpu_speed_settings
+from lit_hw.data.mnist import MNIST_MEAN, MNIST_STD, MNISTDataModule
+from lit_hw.nets.linear import LinearNet
+from lit_hw.nets.mlp import MLP
+from lit_hw.tasks.optim import build_optimizer
+
+NETS = {"mlp": lambda: MLP(hidden_sizes=[256]), "linear": LinearNet}
+BATCH = 64
+
+
+def steady(times: list[float]) -> float:
+    return statistics.median(times[1:] if len(times) > 1 else times)
+
+
+def time_lit_hw(model: str, data_dir: Path, epochs: int, out: Path) -> list[float]:
+    cmd = [
+        sys.executable, "-m", "lit_hw.train", f"model={model}", "data.source=local", f"data.data_dir={data_dir}",
+        f"data.batch_size={BATCH}", f"trainer.max_epochs={epochs}", "trainer.accelerator=cpu", "test=false",
+        f"hydra.run.dir={out}",
+    ]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return json.loads((out / "metrics.json").read_text())["epoch_train_time_s"]
+
+
+def time_raw_loop(model: str, data_dir: Path, epochs: int) -> list[float]:
+    dm = MNISTDataModule(data_dir=str(data_dir), source="local", batch_size=BATCH)
+    dm.setup("fit")
+    x, y = dm.splits["train"].tensors
+    torch.manual_seed(0)
+    net = NETS[model]()
+    opt = build_optimizer(net.parameters(), name="adam", lr=1e-3)
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        perm = torch.randperm(len(x))
+        for i in range(0, len(x), BATCH):
+            idx = perm[i : i + BATCH]
+            loss = F.cross_entropy(net(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def time_torchvision(model: str, data_dir: Path, epochs: int, workers: int) -> list[float]:
+    from torchvision import datasets, transforms
+
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
+    dataset = datasets.MNIST(str(data_dir), train=True, download=False, transform=transform)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=True, num_workers=workers)
+    torch.manual_seed(0)
+    net = NETS[model]()
+    opt = build_optimizer(net.parameters(), name="adam", lr=1e-3)
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for xb, yb in loader:
+            loss = F.cross_entropy(net(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["mlp", "linear"], choices=sorted(NETS))
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--torchvision-epochs", type=int, default=2)
+    parser.add_argument("--torchvision-workers", type=int, default=0)
+    parser.add_argument("--n-train", type=int, default=60_000)
+    args = parser.parse_args(argv)
+    # The baselines get the same process settings and optimizer as a lit_hw run, so the ratio
+    # measures the framework, not a knob. Set after lightning's import (which changes one of
+    # them) and before any torch op starts the thread pool.
+    apply_cpu_speed_settings()
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = write_random_mnist(Path(tmp) / "data", n_train=args.n_train, n_test=1_000)
+        print(f"{args.n_train} MNIST-format images, batch {BATCH}, Adam, {torch.get_num_threads()} torch threads")
+        print(f"{'model':8} {'lit_hw s':>9} {'raw s':>8} {'torchvision s':>14} {'lit/raw':>8} {'tv/lit':>7}")
+        for model in args.models:
+            lit = steady(time_lit_hw(model, data_dir, args.epochs, Path(tmp) / f"run_{model}"))
+            raw = steady(time_raw_loop(model, data_dir, args.epochs))
+            tv = steady(time_torchvision(model, data_dir, args.torchvision_epochs, args.torchvision_workers))
+            results[model] = {"lit_hw_s": lit, "raw_s": raw, "torchvision_s": tv, "lit_over_raw": lit / raw, "torchvision_over_lit": tv / lit}
+            print(f"{model:8} {lit:9.3f} {raw:8.3f} {tv:14.3f} {lit / raw:8.2f} {tv / lit:7.1f}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

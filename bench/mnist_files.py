@@ -1,0 +1,20 @@
+"""Random MNIST-format IDX files, for benchmarks and tests that need the real loading path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lit_hw.data.idx_files import MNIST_FILES, raw_folder, write_idx
+
+
+def write_random_mnist(data_dir: str | Path, n_train: int = 60_000, n_test: int = 10_000, seed: int = 0) -> Path:
+    """Uniform-noise images with random labels, in <data_dir>/MNIST/raw (torchvision layout)."""
+    rng = np.random.default_rng(seed)
+    folder = raw_folder(data_dir)
+    for split, n in (("train", n_train), ("test", n_test)):
+        images_name, labels_name = MNIST_FILES[split]
+        write_idx(folder / images_name, rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8))
+        write_idx(folder / labels_name, rng.integers(0, 10, size=n, dtype=np.uint8))
+    return Path(data_dir)

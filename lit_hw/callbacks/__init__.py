@@ -1,0 +1,1 @@
+"""Lightning callbacks: run records (metrics.json) and divergence handling."""

@@ -1,0 +1,117 @@
+"""Record what a run did and write it to ``metrics.json`` in the run dir.
+
+Per epoch: every logged epoch metric and the training wall time (first train
+batch start to last train batch end, so validation is excluded). At the end:
+final metrics, status (ok | diverged | interrupted | failed) and run info.
+The file is written at every epoch end too, so a killed run keeps its history.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+
+
+def to_number(value):
+    if isinstance(value, torch.Tensor):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN/inf
+    return value
+
+
+class RunRecord(L.Callback):
+    def __init__(self, path: str | os.PathLike, info: dict | None = None):
+        super().__init__()
+        self.path = Path(path)
+        self.info = dict(info or {})
+        self.history: list[dict] = []
+        self.final: dict = {}
+        self.status = "running"
+        self.error: str | None = None
+        self._epoch_start = 0.0
+        self._last_batch_end = 0.0
+        self._restored_history: list[dict] | None = None
+        self._pending: dict | None = None
+
+    # -- per epoch -------------------------------------------------------------------------
+    def on_fit_start(self, trainer, pl_module):
+        # A resumed fit continues the history of the run it resumes. Lightning also restores
+        # callback state when *testing* a checkpoint, which must not rewind the history.
+        if self._restored_history is not None:
+            self.history = self._restored_history
+            self._restored_history = None
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self._complete_epoch(trainer)
+        self._epoch_start = self._last_batch_end = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self._last_batch_end = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        # Callbacks' epoch-end hooks run before the LightningModule's, where tasks log their
+        # epoch training metrics; so the row is completed at the next hook (_complete_epoch).
+        self._pending = {
+            "epoch": trainer.current_epoch,
+            "step": trainer.global_step,
+            "train_time_s": round(self._last_batch_end - self._epoch_start, 6),
+        }
+
+    def _complete_epoch(self, trainer) -> None:
+        if self._pending is None:
+            return
+        row, self._pending = self._pending, None
+        row.update({k: to_number(v) for k, v in sorted(trainer.callback_metrics.items())})
+        row["train_time_s"] = row.pop("train_time_s")
+        self.history.append(row)
+        if trainer.is_global_zero:
+            self.write()
+
+    def on_train_end(self, trainer, pl_module):
+        self._complete_epoch(trainer)
+
+    # -- end of run ------------------------------------------------------------------------
+    def on_exception(self, trainer, pl_module, exception):
+        self._complete_epoch(trainer)
+        self.status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
+        self.error = f"{type(exception).__name__}: {exception}"
+        if trainer.is_global_zero:
+            self.write()
+
+    def finish(self, status: str, final: dict, error: str | None = None) -> None:
+        self.status = status
+        self.final = {k: to_number(v) for k, v in final.items()}
+        self.error = error
+        self.write()
+
+    def as_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "error": self.error,
+            "final": self.final,
+            "epochs_run": len(self.history),
+            "epoch_train_time_s": [row["train_time_s"] for row in self.history],
+            "history": self.history,
+            **self.info,
+        }
+
+    def write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.as_dict(), indent=2, default=str))
+        tmp.replace(self.path)  # atomic: a reader never sees half a file
+
+    def state_dict(self):
+        return {"history": self.history}
+
+    def load_state_dict(self, state_dict):
+        if self.history:  # testing a checkpoint of this very run: keep the full history
+            return
+        self._restored_history = list(state_dict.get("history", []))

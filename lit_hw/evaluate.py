@@ -1,0 +1,56 @@
+"""Evaluate a checkpoint on the test split: ``python -m lit_hw.evaluate ckpt_path=...``.
+
+Prints the test metrics and writes them to test_metrics.json in the Hydra run dir.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import hydra
+import lightning as L
+from hydra.utils import get_class
+from omegaconf import DictConfig, OmegaConf
+
+from lit_hw.checkpoints import load_checkpoint, model_name
+from lit_hw.cli_errors import report_user_errors
+from lit_hw.errors import UserError
+
+log = logging.getLogger("lit_hw.evaluate")
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    checkpoint = load_checkpoint(cfg.ckpt_path)
+    info = checkpoint["lit_hw"]
+    held = model_name(checkpoint)
+    if cfg.get("model") and cfg.model != held:
+        raise UserError(f"{cfg.ckpt_path} holds a '{held}' model, not model={cfg.model}; drop model= or pick its checkpoint")
+    task_cls = get_class(info["task"])
+    task = task_cls.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
+    data_kwargs = {**info["data"], **OmegaConf.to_container(cfg.data, resolve=True)}
+    datamodule = get_class(info["datamodule"])(**data_kwargs)
+    trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, logger=False, enable_checkpointing=False)
+    results = trainer.test(task, datamodule=datamodule, verbose=False)[0]
+    record = {
+        "ckpt_path": str(Path(cfg.ckpt_path).resolve()),
+        "model": held,
+        "test": results,
+        "data": datamodule.describe() if hasattr(datamodule, "describe") else {},
+    }
+    out = Path(cfg.paths.output_dir) / "test_metrics.json"
+    out.write_text(json.dumps(record, indent=2))
+    print(json.dumps(results, indent=2))
+    log.info("wrote %s", out)
+    return results
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+@report_user_errors
+def main(cfg: DictConfig):
+    return evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

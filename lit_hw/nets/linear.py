@@ -1,0 +1,12 @@
+from torch import nn
+
+
+class LinearNet(nn.Module):
+    """Multinomial logistic regression: flatten, one affine map to the class logits."""
+
+    def __init__(self, in_features: int = 784, num_classes: int = 10):
+        super().__init__()
+        self.fc = nn.Linear(in_features, num_classes)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))

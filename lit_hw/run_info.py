@@ -1,0 +1,37 @@
+"""What produced a run: package and library versions, git commit, overrides, config."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from pathlib import Path
+
+import lightning
+import torch
+
+import lit_hw
+
+
+def git_commit(cwd: str | Path | None = None) -> str | None:
+    """The commit of the lit_hw checkout, with '-dirty' if it has local changes; None outside git."""
+    cwd = cwd or Path(lit_hw.__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
+
+
+def versions() -> dict:
+    return {
+        "lit_hw": lit_hw.__version__,
+        "torch": torch.__version__,
+        "lightning": lightning.__version__,
+        "python": platform.python_version(),
+        "git_commit": git_commit(),
+    }

@@ -1,0 +1,1 @@
+"""LightningModules: each owns a loss, metrics, optimizer wiring and logging around a plain net."""

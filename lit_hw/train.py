@@ -1,0 +1,125 @@
+"""Train one model: ``python -m lit_hw.train model=mlp optim.lr=0.01`` (``--help`` for the groups).
+
+Hydra composes conf/train.yaml; this file builds the datamodule, task, callbacks
+and Trainer from it, fits, tests on the official test split with the best
+checkpoint, and writes metrics.json, TensorBoard hparams and the resolved config
+into the run dir.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from lit_hw.callbacks.divergence import StopOnNonFiniteLoss
+from lit_hw.callbacks.run_record import RunRecord
+from lit_hw.cli_errors import report_user_errors
+from lit_hw.cpu_speed import apply_cpu_speed_settings
+from lit_hw.errors import ConfigError
+from lit_hw.run_info import versions
+
+log = logging.getLogger("lit_hw.train")
+
+
+def build_task(cfg: DictConfig) -> L.LightningModule:
+    """The task module around the net; its arguments are plain containers (weights_only checkpoints)."""
+    task_cfg = OmegaConf.to_container(cfg.task, resolve=True)
+    task_cls = get_class(task_cfg.pop("_target_"))
+    return task_cls(
+        net=OmegaConf.to_container(cfg.model, resolve=True),
+        optim=OmegaConf.to_container(cfg.optim, resolve=True),
+        init=cfg.init.scheme,
+        **task_cfg,
+    )
+
+
+def resume_checkpoint(cfg: DictConfig) -> str | None:
+    if cfg.get("resume") and cfg.get("ckpt_path"):
+        raise ConfigError("give either resume=<run_dir> or ckpt_path=<file>, not both")
+    path = Path(cfg.resume) / "checkpoints" / "last.ckpt" if cfg.get("resume") else cfg.get("ckpt_path")
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise ConfigError(f"checkpoint to resume from not found: {path} (expected <run_dir>/checkpoints/last.ckpt)")
+    return str(path)
+
+
+def final_metrics(trainer: L.Trainer, record: RunRecord, test_results: list[dict]) -> dict:
+    final = {}
+    if record.history:
+        final.update({k: v for k, v in record.history[-1].items() if "/" in k})
+    monitor = trainer.checkpoint_callback.monitor if trainer.checkpoint_callback else None
+    if monitor and trainer.checkpoint_callback.best_model_score is not None:
+        final[f"{monitor}_best"] = trainer.checkpoint_callback.best_model_score
+    for results in test_results:
+        final.update(results)
+    return final
+
+
+def hparams_for_tensorboard(cfg: DictConfig) -> dict:
+    """The knobs a user compares runs by, flattened for the HPARAMS tab."""
+    return {
+        "model": OmegaConf.to_container(cfg.model, resolve=True),
+        "optim": OmegaConf.to_container(cfg.optim, resolve=True),
+        "init": cfg.init.scheme,
+        "batch_size": cfg.data.get("batch_size"),
+        "max_epochs": cfg.trainer.max_epochs,
+        "seed": cfg.seed,
+    }
+
+
+def train(cfg: DictConfig) -> dict:
+    output_dir = Path(cfg.paths.output_dir)
+    apply_cpu_speed_settings(cfg.trainer.get("strategy"))
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    ckpt_path = resume_checkpoint(cfg)
+    datamodule = instantiate(cfg.data)
+    task = build_task(cfg)
+
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    record = RunRecord(output_dir / "metrics.json", info={"overrides": overrides, "versions": versions()})
+    callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [record]
+    loggers = [instantiate(c) for c in cfg.logger.values()]
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    if trainer.is_global_zero:
+        (output_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+
+    trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path)
+
+    divergence = next((c for c in callbacks if isinstance(c, StopOnNonFiniteLoss)), None)
+    diverged_at = divergence.diverged_at if divergence else None
+    test_results = []
+    if cfg.test:
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        test_results = trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+
+    final = final_metrics(trainer, record, test_results)
+    record.info["data"] = datamodule.describe() if hasattr(datamodule, "describe") else {}
+    if diverged_at:
+        record.info["diverged_at"] = diverged_at
+        log.warning("training diverged (non-finite loss) at epoch %d, step %d", diverged_at["epoch"], diverged_at["step"])
+    if trainer.is_global_zero:
+        record.finish("diverged" if diverged_at else "ok", final)
+        for logger in trainer.loggers:
+            logger.log_hyperparams(hparams_for_tensorboard(cfg), metrics={f"hp/{k}": v for k, v in record.final.items() if isinstance(v, (int, float))})
+            logger.finalize("success")
+    log.info("run dir: %s", output_dir.resolve())
+    return record.final
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@report_user_errors
+def main(cfg: DictConfig):
+    final = train(cfg)
+    # A sweeper (e.g. Optuna) optimizes the returned value.
+    return final.get(f"{cfg.monitor.metric}_best")
+
+
+if __name__ == "__main__":
+    main()
