@@ -25,8 +25,8 @@ def evaluate(cfg: DictConfig) -> dict:
     checkpoint = load_checkpoint(cfg.ckpt_path)
     info = checkpoint["lit_hw"]
     held = model_name(checkpoint)
-    if cfg.get("model") and cfg.model != held:
-        raise UserError(f"{cfg.ckpt_path} holds a '{held}' model, not model={cfg.model}; drop model= or pick its checkpoint")
+    if cfg.get("expect_model") and cfg.expect_model != held:
+        raise UserError(f"{cfg.ckpt_path} holds a '{held}' model, not expect_model={cfg.expect_model}; drop expect_model= or pick a checkpoint of that model")
     task_cls = get_class(info["task"])
     task = task_cls.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
     data_kwargs = {**info["data"], **OmegaConf.to_container(cfg.data, resolve=True)}
