@@ -1,0 +1,1 @@
+"""Datamodules whose splits live in memory as tensors."""

