@@ -1,0 +1,142 @@
+"""The train and evaluate commands end to end, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from lit_hw.tasks.classifier import Classifier
+
+
+def train_args(run_dir, data_dir, *extra):
+    return (
+        "data.source=local", f"data.data_dir={data_dir}", "data.val_size=100", "trainer.max_epochs=2",
+        "trainer.accelerator=cpu", f"hydra.run.dir={run_dir}", *extra,
+    )
+
+
+@pytest.fixture(scope="module")
+def mlp_run(tmp_path_factory, random_mnist_dir):
+    from tests.conftest import run_cli
+
+    run_dir = tmp_path_factory.mktemp("mlp_run")
+    proc = run_cli("lit_hw.train", *train_args(run_dir, random_mnist_dir, "model=mlp", "optim=sgd", "optim.lr=0.05",
+                                               "data.batch_size=50", "seed=3"))
+    return run_dir, proc
+
+
+def test_run_dir_has_metrics_checkpoints_tensorboard_and_config(mlp_run):
+    run_dir, _ = mlp_run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and metrics["error"] is None
+    for key in ("train/loss", "train/acc", "val/loss", "val/acc", "val/acc_best", "test/loss", "test/acc"):
+        assert isinstance(metrics["final"][key], float), key
+    assert metrics["epochs_run"] == 2 and [row["epoch"] for row in metrics["history"]] == [0, 1]
+    assert all(t > 0 for t in metrics["epoch_train_time_s"]) and len(metrics["epoch_train_time_s"]) == 2
+    assert "optim.lr=0.05" in metrics["overrides"]
+    assert metrics["data"]["source"] == "local" and metrics["data"]["sizes"] == {"train": 500, "val": 100, "test": 200}
+    assert metrics["versions"]["torch"] == torch.__version__
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert list((run_dir / "checkpoints").glob("best-epoch*.ckpt"))
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    assert "lr: 0.05" in (run_dir / "config_resolved.yaml").read_text()
+
+
+def test_cli_overrides_reach_the_optimizer_and_data(mlp_run):
+    run_dir, _ = mlp_run
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["hyper_parameters"]["optim"]["name"] == "sgd"
+    assert checkpoint["optimizer_states"][0]["param_groups"][0]["lr"] == 0.05
+    assert checkpoint["optimizer_states"][0]["param_groups"][0]["momentum"] == 0.9
+    assert checkpoint["global_step"] == 2 * 10  # 500 training images / batch 50, 2 epochs
+    assert checkpoint["lit_hw"]["data"]["batch_size"] == 50
+
+
+def test_checkpoint_round_trip_with_weights_only(mlp_run):
+    run_dir, _ = mlp_run
+    path = run_dir / "checkpoints" / "last.ckpt"
+    raw = torch.load(path, weights_only=True)
+    model = Classifier.load_from_checkpoint(path, weights_only=True)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, raw["state_dict"][name]), name
+    x = torch.randn(3, 1, 28, 28)
+    again = Classifier.load_from_checkpoint(path, weights_only=True)
+    assert torch.equal(model.eval()(x), again.eval()(x))
+
+
+def test_evaluate_prints_and_writes_test_metrics(mlp_run, tmp_path, cli):
+    run_dir, _ = mlp_run
+    best = sorted((run_dir / "checkpoints").glob("best-epoch*.ckpt"))[-1]
+    proc = cli("lit_hw.evaluate", f"ckpt_path={best}", f"hydra.run.dir={tmp_path}", "expect_model=mlp")
+    written = json.loads((tmp_path / "test_metrics.json").read_text())
+    train_metrics = json.loads((run_dir / "metrics.json").read_text())["final"]
+    # train.py tests the best checkpoint too, so evaluate must reproduce its numbers exactly
+    assert written["test"]["test/acc"] == pytest.approx(train_metrics["test/acc"], abs=1e-6)
+    assert written["test"]["test/loss"] == pytest.approx(train_metrics["test/loss"], rel=1e-5)
+    assert f'"test/acc": {written["test"]["test/acc"]}' in proc.stdout
+
+
+def test_same_seed_gives_identical_metrics(tmp_path, random_mnist_dir, cli):
+    finals = []
+    for name in ("a", "b"):
+        cli("lit_hw.train", *train_args(tmp_path / name, random_mnist_dir, "model=linear", "seed=7"))
+        finals.append(json.loads((tmp_path / name / "metrics.json").read_text())["final"])
+    assert finals[0] == finals[1]
+    cli("lit_hw.train", *train_args(tmp_path / "c", random_mnist_dir, "model=linear", "seed=8"))
+    assert json.loads((tmp_path / "c" / "metrics.json").read_text())["final"] != finals[0]
+
+
+def test_help_lists_the_config_groups(cli):
+    out = cli("lit_hw.train", "--help").stdout
+    for group in ("data", "model", "optim", "init", "trainer", "logger", "callbacks", "paths"):
+        assert f"{group}:" in out, group
+    for option in ("linear", "mlp", "cnn", "adam", "sgd", "zero", "he", "xavier"):
+        assert option in out, option
+
+
+def test_tensorboard_serves_the_runs_scalars_over_http(mlp_run):
+    """Start the real `tensorboard` on 127.0.0.1 and read the run's curves back from its HTTP API."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.parse
+    import urllib.request
+    from pathlib import Path
+
+    run_dir, _ = mlp_run
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tensorboard = Path(sys.executable).with_name("tensorboard")
+    server = subprocess.Popen(
+        [str(tensorboard), "--logdir", str(run_dir), "--host", "127.0.0.1", "--port", str(port), "--load_fast", "false"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        tags = None
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                tags = json.loads(urllib.request.urlopen(f"{base}/data/plugin/scalars/tags", timeout=5).read())
+                if any("val/acc" in run_tags for run_tags in tags.values()):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        assert tags, "tensorboard did not answer"
+        run = next(name for name, run_tags in tags.items() if "val/acc" in run_tags)
+        for tag in ("train/loss", "train/acc", "val/loss", "val/acc", "test/acc"):
+            assert tag in tags[run], tag
+        query = urllib.parse.urlencode({"run": run, "tag": "val/acc"})
+        points = json.loads(urllib.request.urlopen(f"{base}/data/plugin/scalars/scalars?{query}", timeout=5).read())
+        history = json.loads((run_dir / "metrics.json").read_text())["history"]
+        assert [round(p[2], 5) for p in points] == [round(row["val/acc"], 5) for row in history]
+        plugins = json.loads(urllib.request.urlopen(f"{base}/data/plugins_listing", timeout=5).read())
+        assert plugins.get("hparams", {}).get("enabled"), "the HPARAMS tab has data"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
