@@ -20,11 +20,15 @@ from omegaconf import DictConfig, OmegaConf
 from lit_hw.callbacks.divergence import StopOnNonFiniteLoss
 from lit_hw.callbacks.run_record import RunRecord
 from lit_hw.cli_errors import report_user_errors
+from lit_hw.config_checks import check_config
 from lit_hw.cpu_speed import apply_cpu_speed_settings
 from lit_hw.errors import ConfigError
+from lit_hw.launchers import register_hydra_plugins
 from lit_hw.run_info import versions
+from lit_hw.sweep_job import failure_recorded, refuse_ddp_that_reruns_the_sweep
 
 log = logging.getLogger("lit_hw.train")
+register_hydra_plugins()  # hydra/launcher=gpu_pool
 
 
 def build_task(cfg: DictConfig) -> L.LightningModule:
@@ -75,6 +79,7 @@ def hparams_for_tensorboard(cfg: DictConfig) -> dict:
 
 
 def train(cfg: DictConfig) -> dict:
+    check_config(cfg)  # a bad value fails here, before anything is built or written
     output_dir = Path(cfg.paths.output_dir)
     apply_cpu_speed_settings(cfg.trainer.get("strategy"))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -116,7 +121,9 @@ def train(cfg: DictConfig) -> dict:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 @report_user_errors
 def main(cfg: DictConfig):
-    final = train(cfg)
+    refuse_ddp_that_reruns_the_sweep(cfg)
+    with failure_recorded(Path(cfg.paths.output_dir) / "metrics.json"):  # so a sweep summary shows the crash
+        final = train(cfg)
     # A sweeper (e.g. Optuna) optimizes the returned value.
     return final.get(f"{cfg.monitor.metric}_best")
 

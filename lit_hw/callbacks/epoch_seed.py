@@ -1,0 +1,30 @@
+"""Reseed the global RNGs at every training epoch, so a resumed run replays the same randomness."""
+
+from __future__ import annotations
+
+import random
+
+import lightning as L
+import numpy as np
+import torch
+
+
+class SeedEachEpoch(L.Callback):
+    """Seed torch, numpy and random from (seed, epoch) when each training epoch starts.
+
+    Checkpoints do not hold the RNG state, so after ``resume=`` the dropout masks
+    (and anything else drawing from the global RNG) would differ from those of an
+    uninterrupted run. Seeding per epoch makes epoch k's randomness the same either
+    way. Batch order is already (seed, epoch)-seeded by EpochSeededSampler.
+    """
+
+    def __init__(self, seed: int = 0):
+        super().__init__()
+        self.seed = int(seed)
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        # the +1 keeps epoch 0 from reusing the run's initial seed (and so the init's random stream)
+        seed = (self.seed * 100_003 + trainer.current_epoch + 1) % 2**32
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)  # CPU and every CUDA device

@@ -1,0 +1,45 @@
+"""Hydra callback: keep the sweep summary current and fail the multirun if a job failed.
+
+The summary is rewritten after every job (so it exists even when a sweeper aborts on a
+failed job, and can be read while a long sweep runs) and once more at the end, with the
+TensorBoard images. A sweep where some job failed exits non-zero, after the summary.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hydra.core.utils import JobReturn
+from hydra.errors import CompactHydraException
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from lit_hw.sweep_summary import UNFINISHED, write_summary
+
+log = logging.getLogger(__name__)
+
+
+class SweepFailed(CompactHydraException):
+    """Printed as one line by Hydra; the multirun exits with status 1."""
+
+
+class SweepSummary(Callback):
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        if config.hydra.mode != RunMode.MULTIRUN:
+            return  # a single run, or a gpu_pool job in its own process: the launcher side summarizes
+        try:
+            write_summary(config.hydra.sweep.dir, tensorboard=False)
+        except Exception as err:  # a summary problem must not stop the sweep
+            log.warning("could not update the sweep summary: %s: %s", type(err).__name__, err)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = config.hydra.sweep.dir
+        jobs = write_summary(sweep_dir, tensorboard=True)
+        log.info("sweep summary: %s/summary.md", sweep_dir)
+        bad = [job for job in jobs if job["status"] in UNFINISHED]
+        if bad:
+            raise SweepFailed(f"{len(bad)} of {len(jobs)} jobs did not finish ("
+                              + ", ".join(f"{job['job']}: {job['status']}" for job in bad)
+                              + f"); see {sweep_dir}/summary.md")

@@ -1,0 +1,22 @@
+"""Hydra launchers that lit_hw adds: ``hydra/launcher=gpu_pool`` (one fresh process per job).
+
+Hydra instantiates a launcher only if its class lives in the ``hydra_plugins``
+namespace package (hydra/core/plugins.py refuses any other ``_target_``). That
+package must not sit at the repo top level, so ours lives under
+``plugin_root/hydra_plugins`` and ``register_hydra_plugins()`` puts
+``plugin_root`` on ``sys.path`` before Hydra scans for plugins; the namespace
+package then merges it with installed plugins (Optuna, submitit, Ray).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+PLUGIN_ROOT = str(Path(__file__).resolve().parent / "plugin_root")
+
+
+def register_hydra_plugins() -> None:
+    """Make ``hydra_plugins.lit_hw_gpu_pool`` importable; call before ``@hydra.main`` runs."""
+    if PLUGIN_ROOT not in sys.path:
+        sys.path.append(PLUGIN_ROOT)

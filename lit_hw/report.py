@@ -1,0 +1,36 @@
+"""Rebuild a sweep's summary: ``python -m lit_hw.report <sweep_dir>`` (finished or partial sweeps).
+
+Writes summary.csv, summary.md, plots/*.png and TensorBoard images into the sweep dir
+(see lit_hw.sweep_summary) and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lit_hw.errors import UserError
+from lit_hw.sweep_summary import write_summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lit_hw.report", description=__doc__.splitlines()[0])
+    parser.add_argument("sweep_dir", type=Path, help="a multirun dir, e.g. outputs/multirun/<date>/<time>")
+    parser.add_argument("--no-tensorboard", action="store_true", help="skip the TensorBoard images")
+    args = parser.parse_args(argv)
+    try:
+        if not args.sweep_dir.is_dir():
+            raise UserError(f"sweep dir not found: {args.sweep_dir} (expected a multirun dir with one subdir per job)")
+        jobs = write_summary(args.sweep_dir, tensorboard=not args.no_tensorboard)
+        if not jobs:
+            raise UserError(f"no jobs in {args.sweep_dir}: expected subdirs with metrics.json or .hydra/")
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print((args.sweep_dir / "summary.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

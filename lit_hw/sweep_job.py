@@ -1,0 +1,100 @@
+"""What a training job does differently inside a sweep.
+
+* Refuse Lightning strategies that relaunch ``sys.argv`` for ranks > 0 (``ddp``, ``fsdp``,
+  ``deepspeed``) in a multirun whose launcher runs jobs inside the sweep process: rank 1
+  would re-run the whole sweep (or, with Optuna, sample its own hyper-parameters) and the
+  run would exit 0 with wrong results. gpu_pool starts each job as its own single run, and
+  submitit starts one process per rank itself, so both are fine.
+* Record a crash anywhere in a job (before, during or after ``trainer.fit``) as
+  ``status: failed`` with the message in metrics.json, so the sweep summary shows it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from lit_hw.errors import ConfigError
+
+RELAUNCHING_STRATEGIES = ("ddp", "fsdp", "deepspeed")
+# started by multiprocessing or fork, not by re-running the command line
+NON_RELAUNCHING_STRATEGIES = ("ddp_spawn", "ddp_fork", "ddp_notebook", "fsdp_spawn")
+# launchers whose jobs are separate processes that may safely relaunch themselves
+SAFE_LAUNCHERS = ("GpuPoolLauncher", "SlurmLauncher")
+
+
+def device_count(devices, accelerator) -> int:
+    if isinstance(devices, int) and devices > 0:
+        return devices
+    if isinstance(devices, (list, tuple)) or hasattr(devices, "__len__") and not isinstance(devices, str):
+        return len(devices)
+    text = str(devices).strip()
+    if "," in text:
+        return len([d for d in text.split(",") if d.strip()])
+    if text.lstrip("-").isdigit() and int(text) > 0:
+        return int(text)
+    if str(accelerator) == "cpu":  # auto / -1 on CPU: one process
+        return 1
+    import torch
+
+    return torch.cuda.device_count()
+
+
+def refuse_ddp_that_reruns_the_sweep(cfg: DictConfig) -> None:
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return
+    strategy = cfg.trainer.get("strategy")
+    if not isinstance(strategy, str) or not strategy.startswith(RELAUNCHING_STRATEGIES):
+        return
+    if strategy.startswith(NON_RELAUNCHING_STRATEGIES):
+        return
+    if device_count(cfg.trainer.get("devices", 1), cfg.trainer.get("accelerator")) * int(cfg.trainer.get("num_nodes", 1) or 1) < 2:
+        return
+    launcher = str(HydraConfig.get().launcher.get("_target_", ""))
+    if launcher.endswith(SAFE_LAUNCHERS):
+        return
+    raise ConfigError(
+        f"trainer.strategy={strategy} with several devices relaunches the command line, which would re-run the "
+        f"whole sweep under launcher {launcher.rsplit('.', 1)[-1] or '?'}; add hydra/launcher=gpu_pool "
+        f"(or slurm), or use trainer.strategy=ddp_spawn")
+
+
+def _overrides() -> list[str]:
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def _is_rank_zero() -> bool:
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+    return getattr(rank_zero_only, "rank", 0) == 0
+
+
+@contextlib.contextmanager
+def failure_recorded(metrics_path: str | Path):
+    """On an exception, make sure ``metrics_path`` says ``failed`` (or ``interrupted``), then re-raise."""
+    try:
+        yield
+    except (Exception, KeyboardInterrupt) as err:
+        if _is_rank_zero():
+            record_failure(Path(metrics_path), err)
+        raise
+
+
+def record_failure(path: Path, err: BaseException) -> None:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        record = {"final": {}, "epochs_run": 0, "history": [], "overrides": _overrides()}
+    if record.get("status") in ("failed", "interrupted") and record.get("error"):
+        return  # the RunRecord callback already wrote what happened inside trainer.fit
+    record["status"] = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
+    record["error"] = f"{type(err).__name__}: {err}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2, default=str))
+    tmp.replace(path)

