@@ -81,13 +81,20 @@ class MNISTDataModule(TensorDataModule):
         normalize: bool = True,
         on_device: bool = True,
         seed: int = 0,
+        steps_per_execution: int = 1,
     ):
         if source not in SOURCES:
             raise ConfigError(f"data.source={source!r} is not a source; choose one of {', '.join(SOURCES)}")
         for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"data.{name}={value!r} must be a whole number >= 1")
-        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, on_device=on_device, seed=seed)
+        super().__init__(
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            on_device=on_device,
+            seed=seed,
+            steps_per_execution=steps_per_execution,
+        )
         self.save_hyperparameters()
         self.data_dir = str(data_dir)
         self.source = source

@@ -5,14 +5,18 @@ from __future__ import annotations
 import lightning as L
 import torch
 
-from lit_hw.data.tensor_split import TensorSplit, split_loader
+from lit_hw.data.tensor_split import StepChunk, TensorSplit, split_loader
+from lit_hw.errors import ConfigError
 
 
 class TensorDataModule(L.LightningDataModule):
     """Subclasses fill ``self.splits`` ('train', 'val', 'test') in ``setup``; this serves them."""
 
-    def __init__(self, batch_size: int, eval_batch_size: int, on_device: bool, seed: int):
+    def __init__(self, batch_size: int, eval_batch_size: int, on_device: bool, seed: int, steps_per_execution: int = 1):
         super().__init__()
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+            raise ConfigError(f"data.steps_per_execution={steps_per_execution!r} must be a whole number >= 1")
+        self.steps_per_execution = steps_per_execution
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.on_device = on_device
@@ -28,7 +32,9 @@ class TensorDataModule(L.LightningDataModule):
             self.splits = {name: split.to(device) for name, split in self.splits.items()}
 
     def train_dataloader(self):
-        return split_loader(self.splits["train"], self.batch_size, shuffle=True, seed=self.seed)
+        return split_loader(
+            self.splits["train"], self.batch_size, shuffle=True, seed=self.seed, steps_per_execution=self.steps_per_execution
+        )
 
     def val_dataloader(self):
         return split_loader(self.splits["val"], self.eval_batch_size, shuffle=False)
@@ -38,7 +44,8 @@ class TensorDataModule(L.LightningDataModule):
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx):
         # Batches sliced from on-device splits are already there: skip Lightning's per-step walk.
-        if all(isinstance(t, torch.Tensor) and t.device == device for t in batch):
+        tensors = [t for minibatch in batch for t in minibatch] if isinstance(batch, StepChunk) else batch
+        if all(isinstance(t, torch.Tensor) and t.device == device for t in tensors):
             return batch
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import lightning as L
 
+from lit_hw.data.tensor_split import StepChunk
 from lit_hw.tasks.optim import build_optimizer
 
 
@@ -29,13 +30,16 @@ class Task(L.LightningModule):
         raise NotImplementedError
 
     def training_step(self, batch, batch_idx):
-        loss = self.training_loss(batch)
+        # A StepChunk (data.steps_per_execution > 1) holds several minibatches: one optimizer
+        # step each, exactly as if they had come one per batch.
         optimizer = self.optimizers()
-        optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        if self.grad_clip:
-            self.clip_gradients(optimizer, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
-        optimizer.step()
+        for minibatch in batch if isinstance(batch, StepChunk) else (batch,):
+            loss = self.training_loss(minibatch)
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            if self.grad_clip:
+                self.clip_gradients(optimizer, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
+            optimizer.step()
         return loss
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -1,0 +1,54 @@
+"""data.steps_per_execution: chunked loading must train exactly like one minibatch per batch."""
+
+from __future__ import annotations
+
+import lightning as L
+import pytest
+import torch
+
+from lit_hw.data.tensor_datamodule import TensorDataModule
+from lit_hw.data.tensor_split import StepChunk, TensorSplit, split_loader
+from lit_hw.errors import ConfigError
+from lit_hw.tasks.classifier import Classifier
+
+
+class NoiseDigits(TensorDataModule):
+    def setup(self, stage=None):
+        g = torch.Generator().manual_seed(0)
+        x, y = torch.randn(300, 1, 28, 28, generator=g), torch.randint(0, 10, (300,), generator=g)
+        self.splits = {"train": TensorSplit(x, y), "val": TensorSplit(x[:64], y[:64]), "test": TensorSplit(x[:64], y[:64])}
+
+
+def train(steps_per_execution: int):
+    L.seed_everything(0, verbose=False)
+    task = Classifier(net={"_target_": "lit_hw.nets.mlp.MLP", "hidden_sizes": [32]}, optim={"name": "adam", "lr": 1e-3})
+    data = NoiseDigits(batch_size=32, eval_batch_size=64, on_device=False, seed=0, steps_per_execution=steps_per_execution)
+    trainer = L.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(task, datamodule=data)
+    return task, trainer
+
+
+def test_chunks_hold_the_same_minibatches_in_the_same_order():
+    split = TensorSplit(torch.arange(100).float().unsqueeze(1), torch.arange(100))
+    plain = [y for _, y in split_loader(split, 16, shuffle=True, seed=1)]
+    chunks = list(split_loader(split, 16, shuffle=True, seed=1, steps_per_execution=3))
+    assert all(isinstance(c, StepChunk) for c in chunks[:-1])
+    chunked = [y for chunk in chunks for _, y in (chunk if isinstance(chunk, StepChunk) else [chunk])]
+    assert len(chunked) == len(plain) == 7
+    assert all(torch.equal(a, b) for a, b in zip(plain, chunked))
+
+
+def test_chunked_training_equals_unchunked_training():
+    one, trainer_one = train(1)
+    eight, trainer_eight = train(8)
+    assert trainer_one.global_step == trainer_eight.global_step == 2 * 10  # ceil(300 / 32) steps per epoch
+    for (name, a), b in zip(one.state_dict().items(), eight.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    for key in ("train/loss", "train/acc", "val/loss", "val/acc"):
+        assert torch.allclose(trainer_one.callback_metrics[key], trainer_eight.callback_metrics[key], atol=1e-6), key
+
+
+def test_steps_per_execution_must_be_positive():
+    with pytest.raises(ConfigError, match="steps_per_execution=0"):
+        NoiseDigits(batch_size=32, eval_batch_size=64, on_device=False, seed=0, steps_per_execution=0)
