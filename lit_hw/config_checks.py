@@ -56,13 +56,8 @@ def check_trainer(trainer: DictConfig) -> None:
             continue
         if not is_number(value) or value < 0 or (isinstance(value, float) and value > 1):
             raise ConfigError(f"trainer.{key}={value!r} must be a fraction in [0, 1] or a whole number of batches")
-    if key_is_zero(trainer, "limit_train_batches"):
+    if trainer.get("limit_train_batches") == 0:
         raise ConfigError("trainer.limit_train_batches=0 trains on nothing; use a fraction in (0, 1] or a count >= 1")
-
-
-def key_is_zero(node: DictConfig, key: str) -> bool:
-    value = node.get(key)
-    return is_number(value) and value == 0
 
 
 def check_optim(optim: DictConfig) -> None:

@@ -79,9 +79,13 @@ def plot_codes_side_by_side(codes: Mapping[str, np.ndarray], labels: np.ndarray)
     return fig
 
 
-def plot_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str, title: str):
-    """Line per label from (x values, y values): e.g. validation accuracy per epoch for each run of a sweep."""
+def plot_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str, title: str,
+                logy: bool = False):
+    """Line per label from (x values, y values): e.g. validation accuracy per epoch for each run of a sweep.
+    ``logy`` for losses, which span decades across a learning-rate sweep."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
+    if logy:
+        ax.set_yscale("log")
     for label, (xs, ys) in curves.items():
         ax.plot(list(xs), list(ys), marker="o", ms=3, label=label)
     ax.set_xlabel(xlabel)

@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 
 COLUMNS = ["job", "overrides", "status", "train/loss", "train/acc", "val/loss", "val/acc", "test/loss",
            "test/acc", "val/acc_best", "epochs_run", "train_time_s", "wall_time_s", "error"]
-CURVE_METRICS = ["train/acc", "val/acc", "test/acc", "train/loss", "val/loss", "test/loss"]
+# per-epoch test curves exist when the run set data.test_every_epoch=true
+CURVE_METRICS = ["train/acc", "val/acc", "test_epoch/acc", "train/loss", "val/loss", "test_epoch/loss"]
 PLOTS_DIR = "plots"
 TENSORBOARD_DIR = "summary_tensorboard"
 # statuses of jobs that did not finish: a sweep with any of these at its end failed

@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from lit_hw.callbacks.divergence import StopOnNonFiniteLoss
+from lit_hw.callbacks.divergence import StopOnDivergence
 from lit_hw.callbacks.run_record import RunRecord
 from lit_hw.cli_errors import report_user_errors
 from lit_hw.config_checks import check_config
@@ -97,7 +97,7 @@ def train(cfg: DictConfig) -> dict:
 
     trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path)
 
-    divergence = next((c for c in callbacks if isinstance(c, StopOnNonFiniteLoss)), None)
+    divergence = next((c for c in callbacks if isinstance(c, StopOnDivergence)), None)
     diverged_at = divergence.diverged_at if divergence else None
     test_results = []
     if cfg.test:
@@ -108,7 +108,7 @@ def train(cfg: DictConfig) -> dict:
     record.info["data"] = datamodule.describe() if hasattr(datamodule, "describe") else {}
     if diverged_at:
         record.info["diverged_at"] = diverged_at
-        log.warning("training diverged (non-finite loss) at epoch %d, step %d", diverged_at["epoch"], diverged_at["step"])
+        log.warning("training diverged (%s) at epoch %d, step %d", diverged_at["reason"], diverged_at["epoch"], diverged_at["step"])
     if trainer.is_global_zero:
         record.finish("diverged" if diverged_at else "ok", final)
         for logger in trainer.loggers:

@@ -10,19 +10,25 @@ import torch
 
 
 class SeedEachEpoch(L.Callback):
-    """Seed torch, numpy and random from (seed, epoch) when each training epoch starts.
+    """Seed torch, numpy and random from (seed, epoch) at the first training batch of each epoch.
 
     Checkpoints do not hold the RNG state, so after ``resume=`` the dropout masks
     (and anything else drawing from the global RNG) would differ from those of an
     uninterrupted run. Seeding per epoch makes epoch k's randomness the same either
     way. Batch order is already (seed, epoch)-seeded by EpochSeededSampler.
+
+    The first batch, not ``on_train_epoch_start``: creating the epoch's DataLoader
+    iterator draws a number from the global RNG, and a resumed run does not create
+    it at the same point relative to that hook as an uninterrupted one.
     """
 
     def __init__(self, seed: int = 0):
         super().__init__()
         self.seed = int(seed)
 
-    def on_train_epoch_start(self, trainer, pl_module):
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if batch_idx != 0:
+            return
         # the +1 keeps epoch 0 from reusing the run's initial seed (and so the init's random stream)
         seed = (self.seed * 100_003 + trainer.current_epoch + 1) % 2**32
         random.seed(seed)

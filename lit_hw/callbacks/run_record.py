@@ -111,6 +111,14 @@ class RunRecord(L.Callback):
     def state_dict(self):
         return {"history": self.history}
 
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+        # ModelCheckpoint saves at train epoch end, after the task logged the epoch's metrics but
+        # before this callback's next hook: complete the row now, or a resumed run would lack it.
+        # (Lightning collects state_dict() before calling this hook, hence the replacement.)
+        self._complete_epoch(trainer)
+        if self.state_key in checkpoint.get("callbacks", {}):
+            checkpoint["callbacks"][self.state_key] = self.state_dict()
+
     def load_state_dict(self, state_dict):
         if self.history:  # testing a checkpoint of this very run: keep the full history
             return

@@ -82,6 +82,7 @@ class MNISTDataModule(TensorDataModule):
         on_device: bool = True,
         seed: int = 0,
         steps_per_execution: int = 1,
+        test_every_epoch: bool = False,
     ):
         if source not in SOURCES:
             raise ConfigError(f"data.source={source!r} is not a source; choose one of {', '.join(SOURCES)}")
@@ -94,6 +95,7 @@ class MNISTDataModule(TensorDataModule):
             on_device=on_device,
             seed=seed,
             steps_per_execution=steps_per_execution,
+            test_every_epoch=test_every_epoch,
         )
         self.save_hyperparameters()
         self.data_dir = str(data_dir)

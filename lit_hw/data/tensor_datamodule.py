@@ -12,8 +12,17 @@ from lit_hw.errors import ConfigError
 class TensorDataModule(L.LightningDataModule):
     """Subclasses fill ``self.splits`` ('train', 'val', 'test') in ``setup``; this serves them."""
 
-    def __init__(self, batch_size: int, eval_batch_size: int, on_device: bool, seed: int, steps_per_execution: int = 1):
+    def __init__(
+        self,
+        batch_size: int,
+        eval_batch_size: int,
+        on_device: bool,
+        seed: int,
+        steps_per_execution: int = 1,
+        test_every_epoch: bool = False,
+    ):
         super().__init__()
+        self.test_every_epoch = test_every_epoch
         if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution < 1:
             raise ConfigError(f"data.steps_per_execution={steps_per_execution!r} must be a whole number >= 1")
         self.steps_per_execution = steps_per_execution
@@ -37,7 +46,11 @@ class TensorDataModule(L.LightningDataModule):
         )
 
     def val_dataloader(self):
-        return split_loader(self.splits["val"], self.eval_batch_size, shuffle=False)
+        val = split_loader(self.splits["val"], self.eval_batch_size, shuffle=False)
+        if not self.test_every_epoch:
+            return val
+        # Per-epoch test curves (the lr study plots them); the task logs them as test_epoch/*.
+        return [val, split_loader(self.splits["test"], self.eval_batch_size, shuffle=False)]
 
     def test_dataloader(self):
         return split_loader(self.splits["test"], self.eval_batch_size, shuffle=False)

@@ -90,6 +90,7 @@ class ToyFunctionsDataModule(TensorDataModule):
         eval_batch_size: int = 500,
         on_device: bool = True,
         seed: int = 0,
+        steps_per_execution: int = 1,
     ):
         targets = list(DEFAULT_TARGETS if targets is None else targets)
         if not targets:
@@ -103,7 +104,8 @@ class ToyFunctionsDataModule(TensorDataModule):
         for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test),
                             ("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
             _whole(name, value, 1)
-        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, on_device=on_device, seed=seed)
+        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, on_device=on_device, seed=seed,
+                         steps_per_execution=steps_per_execution)
         self.save_hyperparameters()
         self.target_names = targets
         self.length = length

@@ -6,6 +6,7 @@ Subclasses implement ``training_loss(batch)`` and their validation/test steps.
 from __future__ import annotations
 
 import lightning as L
+import torch
 
 from lit_hw.data.tensor_split import StepChunk
 from lit_hw.tasks.optim import build_optimizer
@@ -33,6 +34,7 @@ class Task(L.LightningModule):
         # A StepChunk (data.steps_per_execution > 1) holds several minibatches: one optimizer
         # step each, exactly as if they had come one per batch.
         optimizer = self.optimizers()
+        losses = []
         for minibatch in batch if isinstance(batch, StepChunk) else (batch,):
             loss = self.training_loss(minibatch)
             optimizer.zero_grad(set_to_none=True)
@@ -40,7 +42,9 @@ class Task(L.LightningModule):
             if self.grad_clip:
                 self.clip_gradients(optimizer, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
             optimizer.step()
-        return loss
+            losses.append(loss.detach())
+        # worst_loss: a divergence inside a chunk must not hide behind a calmer last minibatch
+        return {"loss": loss, "worst_loss": torch.stack(losses).max() if len(losses) > 1 else losses[0]}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # What lit_hw.evaluate needs to rebuild the run without the config: plain strings and

@@ -27,6 +27,8 @@ class Classifier(Task):
         metric = dict(num_classes=num_classes, average="micro", validate_args=False)
         self.val_acc = MulticlassAccuracy(**metric)
         self.test_acc = MulticlassAccuracy(**metric)
+        # per-epoch test curves (data.test_every_epoch=true): watched, never used to pick a model
+        self.epoch_test_acc = MulticlassAccuracy(**metric)
 
     def forward(self, x):
         return self.net(x)
@@ -57,11 +59,17 @@ class Classifier(Task):
         x, y = batch
         logits = self.net(x)
         accuracy.update(logits, y)
-        self.log(f"{stage}/loss", F.cross_entropy(logits, y), prog_bar=True, batch_size=len(y), sync_dist=True)
-        self.log(f"{stage}/acc", accuracy, prog_bar=True)
+        show = stage != "test_epoch"
+        self.log(f"{stage}/loss", F.cross_entropy(logits, y), prog_bar=show, batch_size=len(y), sync_dist=True,
+                 add_dataloader_idx=False)
+        self.log(f"{stage}/acc", accuracy, prog_bar=show, add_dataloader_idx=False)
 
-    def validation_step(self, batch, batch_idx):
-        self._evaluate(batch, "val", self.val_acc)
+    def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
+        # A second validation loader is the test split, when the datamodule serves it every epoch.
+        if dataloader_idx == 0:
+            self._evaluate(batch, "val", self.val_acc)
+        else:
+            self._evaluate(batch, "test_epoch", self.epoch_test_acc)
 
     def test_step(self, batch, batch_idx):
         self._evaluate(batch, "test", self.test_acc)
