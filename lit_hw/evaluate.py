@@ -31,7 +31,8 @@ def evaluate(cfg: DictConfig) -> dict:
     task = task_cls.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
     data_kwargs = {**info["data"], **OmegaConf.to_container(cfg.data, resolve=True)}
     datamodule = get_class(info["datamodule"])(**data_kwargs)
-    trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, logger=False, enable_checkpointing=False)
+    trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, logger=False, enable_checkpointing=False,
+                        default_root_dir=cfg.paths.output_dir)  # figures the task writes land in the eval dir
     results = trainer.test(task, datamodule=datamodule, verbose=False)[0]
     record = {
         "ckpt_path": str(Path(cfg.ckpt_path).resolve()),
