@@ -20,7 +20,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from lit_hw.errors import ConfigError, UserError
+from lit_hw.errors import ConfigError, DataError, UserError
 
 
 def is_whole(value) -> bool:
@@ -119,11 +119,10 @@ def check_mnist_files(datamodule) -> None:
         missing = idx_files.missing_files(datamodule.data_dir)
         if missing:
             folder = idx_files.raw_folder(datamodule.data_dir).resolve()
-            expected = [name for pair in idx_files.MNIST_FILES.values() for name in pair]
-            raise ConfigError(
-                f"data.source=local but {folder} lacks {', '.join(p.name for p in missing)}; "
-                f"expected the four MNIST IDX files {', '.join(expected)} in <data.data_dir>/MNIST/raw/ "
-                f"(data.data_dir={datamodule.data_dir}), or use data.source=bundled"
+            raise DataError(
+                f"data.source=local but {folder} is missing {', '.join(p.name for p in missing)} "
+                f"(the MNIST IDX files belong in <data.data_dir>/MNIST/raw/, data.data_dir={datamodule.data_dir}); "
+                "put them there or use data.source=bundled"
             )
         n_train = idx_files.check_split(datamodule.data_dir, "train")
         idx_files.check_split(datamodule.data_dir, "test")

@@ -24,11 +24,11 @@ MAX_EPOCHS = 2
 
 
 def overrides(data_dir: Path, run_dir: Path) -> list[str]:
-    # ~170 steps per epoch: long enough (a second or more) that a signal lands inside an epoch
+    # ~460 steps per epoch (~0.8 s on an idle 2-core CPU): a signal sent just after epoch 0 lands in epoch 1
     return [
         "model=cnn", "model.channels=[4]", "model.fc_size=16", "model.dropout=0.3",
-        "data.batch_size=16", "data.source=local", f"data.data_dir={data_dir}",
-        "trainer.limit_train_batches=0.75", f"trainer.max_epochs={MAX_EPOCHS}", "trainer.accelerator=cpu",
+        "data.batch_size=8", "data.source=local", f"data.data_dir={data_dir}",
+        f"trainer.max_epochs={MAX_EPOCHS}", "trainer.accelerator=cpu",
         "logger=none", "seed=7", f"hydra.run.dir={run_dir}",
     ]
 
@@ -77,7 +77,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(real_mnist_dir,
     args = overrides(real_mnist_dir, run_dir)
     proc = start_child(args, tmp_path / "killed.log")
     wait_until_epoch(proc, run_dir, 1)
-    time.sleep(0.2)  # inside epoch 1
+    time.sleep(0.1)  # inside epoch 1
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
@@ -107,7 +107,7 @@ def test_ctrl_c_stops_cleanly_with_checkpoint_and_status_interrupted(real_mnist_
     log = tmp_path / "interrupted.log"
     proc = start_child(overrides(real_mnist_dir, run_dir), log)
     wait_until_epoch(proc, run_dir, 1)
-    time.sleep(0.2)
+    time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=120)
     output = log.read_text()

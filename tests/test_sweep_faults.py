@@ -23,9 +23,7 @@ EXPECTED = ["ok", "failed", "diverged", "diverged"]
 def test_sweep_with_a_diverging_and_a_failing_job(real_mnist_dir, tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli(
-        # numbered job dirs: these overrides would make a file name too long for override_dirname
-        "lit_hw.train", "-m", f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${hydra.job.num}",
-        "data.source=local", f"data.data_dir={real_mnist_dir}",
+        "lit_hw.train", "-m", f"hydra.sweep.dir={sweep}", "data.source=local", f"data.data_dir={real_mnist_dir}",
         "model=mlp", "model.hidden_sizes=[64]", "optim=sgd", "trainer.max_epochs=2",
         "trainer.limit_train_batches=0.3", "logger=none", "test=false",
         "optim.lr=0.05,1000",
