@@ -41,9 +41,11 @@ class TensorDataModule(L.LightningDataModule):
             self.splits = {name: split.to(device) for name, split in self.splits.items()}
 
     def train_dataloader(self):
-        return split_loader(
-            self.splits["train"], self.batch_size, shuffle=True, seed=self.seed, steps_per_execution=self.steps_per_execution
-        )
+        # Under DDP one training_step must make one backward: DDP syncs gradients only for the
+        # first backward after each forward, so chunking would silently skip the sync.
+        distributed = self.trainer is not None and self.trainer.world_size > 1
+        steps = 1 if distributed else self.steps_per_execution
+        return split_loader(self.splits["train"], self.batch_size, shuffle=True, seed=self.seed, steps_per_execution=steps)
 
     def val_dataloader(self):
         val = split_loader(self.splits["val"], self.eval_batch_size, shuffle=False)
