@@ -13,8 +13,10 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class, instantiate
+from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.callbacks.divergence import StopOnDivergence
@@ -89,7 +91,9 @@ def train(cfg: DictConfig) -> dict:
 
     overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
     record = RunRecord(output_dir / "metrics.json", info={"overrides": overrides, "versions": versions()})
-    callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [record]
+    callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None] + [record]
+    if cfg.trainer.get("enable_progress_bar") is False:  # Lightning refuses a bar callback then
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     loggers = [instantiate(c) for c in cfg.logger.values()]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     if trainer.is_global_zero:
@@ -115,6 +119,10 @@ def train(cfg: DictConfig) -> dict:
             logger.log_hyperparams(hparams_for_tensorboard(cfg), metrics={f"hp/{k}": v for k, v in record.final.items() if isinstance(v, (int, float))})
             logger.finalize("success")
     log.info("run dir: %s", output_dir.resolve())
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # Lightning leaves the DDP process group up; gloo's threads torn down at interpreter
+        # exit can abort the process ("terminate called without an active exception").
+        torch.distributed.destroy_process_group()
     return record.final
 
 
