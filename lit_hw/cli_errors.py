@@ -7,9 +7,16 @@ import logging
 import os
 import sys
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+
 from lit_hw.errors import UserError
 
 log = logging.getLogger("lit_hw")
+
+
+def in_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def report_user_errors(main):
@@ -27,6 +34,10 @@ def report_user_errors(main):
                 raise
             log.error("%s", err)
             print(f"error: {err}", file=sys.stderr)
+            if in_multirun():
+                # Hydra records an exception as this job's failure and runs the other jobs;
+                # SystemExit would end the whole sweep here.
+                raise
             raise SystemExit(2) from None
 
     return wrapper
