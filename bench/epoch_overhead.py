@@ -40,58 +40,67 @@ NETS = {"mlp": lambda: MLP(hidden_sizes=[256]), "linear": LinearNet}
 BATCH = 64
 
 
+def synchronize(device: str) -> None:
+    if device != "cpu":
+        torch.cuda.synchronize()
+
+
 def steady(times: list[float]) -> float:
     return statistics.median(times[1:] if len(times) > 1 else times)
 
 
-def time_lit_hw(model: str, data_dir: Path, epochs: int, out: Path) -> list[float]:
+def time_lit_hw(model: str, data_dir: Path, epochs: int, out: Path, device: str) -> list[float]:
+    accelerator = "cpu" if device == "cpu" else "gpu"
     cmd = [
         sys.executable, "-m", "lit_hw.train", f"model={model}", "data.source=local", f"data.data_dir={data_dir}",
-        f"data.batch_size={BATCH}", f"trainer.max_epochs={epochs}", "trainer.accelerator=cpu", "test=false",
+        f"data.batch_size={BATCH}", f"trainer.max_epochs={epochs}", f"trainer.accelerator={accelerator}", "test=false",
         f"hydra.run.dir={out}",
     ]
     subprocess.run(cmd, check=True, capture_output=True)
     return json.loads((out / "metrics.json").read_text())["epoch_train_time_s"]
 
 
-def time_raw_loop(model: str, data_dir: Path, epochs: int) -> list[float]:
+def time_raw_loop(model: str, data_dir: Path, epochs: int, device: str) -> list[float]:
     dm = MNISTDataModule(data_dir=str(data_dir), source="local", batch_size=BATCH)
     dm.setup("fit")
-    x, y = dm.splits["train"].tensors
+    x, y = (t.to(device) for t in dm.splits["train"].tensors)  # on a GPU, held there like lit_hw does
     torch.manual_seed(0)
-    net = NETS[model]()
+    net = NETS[model]().to(device)
     opt = build_optimizer(net.parameters(), name="adam", lr=1e-3)
     times = []
     for _ in range(epochs):
         start = time.perf_counter()
-        perm = torch.randperm(len(x))
+        perm = torch.randperm(len(x), device=device)
         for i in range(0, len(x), BATCH):
             idx = perm[i : i + BATCH]
             loss = F.cross_entropy(net(x[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+        synchronize(device)
         times.append(time.perf_counter() - start)
     return times
 
 
-def time_torchvision(model: str, data_dir: Path, epochs: int, workers: int) -> list[float]:
+def time_torchvision(model: str, data_dir: Path, epochs: int, workers: int, device: str) -> list[float]:
     from torchvision import datasets, transforms
 
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
     dataset = datasets.MNIST(str(data_dir), train=True, download=False, transform=transform)
     loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=True, num_workers=workers)
     torch.manual_seed(0)
-    net = NETS[model]()
+    net = NETS[model]().to(device)
     opt = build_optimizer(net.parameters(), name="adam", lr=1e-3)
     times = []
     for _ in range(epochs):
         start = time.perf_counter()
         for xb, yb in loader:
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
             loss = F.cross_entropy(net(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+        synchronize(device)
         times.append(time.perf_counter() - start)
     return times
 
@@ -103,6 +112,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--torchvision-epochs", type=int, default=2)
     parser.add_argument("--torchvision-workers", type=int, default=0)
     parser.add_argument("--n-train", type=int, default=60_000)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda to time all three on the GPU")
     args = parser.parse_args(argv)
     # The baselines get the same process settings and optimizer as a lit_hw run, so the ratio
     # measures the framework, not a knob. Set after lightning's import (which changes one of
@@ -112,12 +122,13 @@ def main(argv=None) -> dict:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = write_random_mnist(Path(tmp) / "data", n_train=args.n_train, n_test=1_000)
-        print(f"{args.n_train} MNIST-format images, batch {BATCH}, Adam, {torch.get_num_threads()} torch threads")
+        print(f"{args.n_train} MNIST-format images, batch {BATCH}, Adam, device {args.device}, "
+              f"{torch.get_num_threads()} torch threads")
         print(f"{'model':8} {'lit_hw s':>9} {'raw s':>8} {'torchvision s':>14} {'lit/raw':>8} {'tv/lit':>7}")
         for model in args.models:
-            lit = steady(time_lit_hw(model, data_dir, args.epochs, Path(tmp) / f"run_{model}"))
-            raw = steady(time_raw_loop(model, data_dir, args.epochs))
-            tv = steady(time_torchvision(model, data_dir, args.torchvision_epochs, args.torchvision_workers))
+            lit = steady(time_lit_hw(model, data_dir, args.epochs, Path(tmp) / f"run_{model}", args.device))
+            raw = steady(time_raw_loop(model, data_dir, args.epochs, args.device))
+            tv = steady(time_torchvision(model, data_dir, args.torchvision_epochs, args.torchvision_workers, args.device))
             results[model] = {"lit_hw_s": lit, "raw_s": raw, "torchvision_s": tv, "lit_over_raw": lit / raw, "torchvision_over_lit": tv / lit}
             print(f"{model:8} {lit:9.3f} {raw:8.3f} {tv:14.3f} {lit / raw:8.2f} {tv / lit:7.1f}")
     return results

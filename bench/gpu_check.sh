@@ -36,6 +36,6 @@ $PY -m lit_hw.train hydra.run.dir="$OUT/epoch_gpu" model=mlp trainer=gpu data.so
   data.on_device=true trainer.max_epochs="$EPOCHS" logger=none callbacks.progress_bar.refresh_rate=0 > "$OUT/epoch_gpu.log" 2>&1
 $PY -c "import json,statistics; r=json.load(open('$OUT/epoch_gpu/metrics.json')); t=r['epoch_train_time_s']; print('GPU epoch train time (median after the first):', round(statistics.median(t[1:] or t), 4), 's; test/acc', r['final'].get('test/acc'))"
 if $PY -c "import bench.epoch_overhead" 2>/dev/null; then
-  $PY -m bench.epoch_overhead --models mlp --epochs 3 || echo "bench.epoch_overhead exit status $?"
+  $PY -m bench.epoch_overhead --models mlp linear --epochs 3 --device cuda || echo "bench.epoch_overhead exit status $?"
 fi
 echo "outputs in $OUT"

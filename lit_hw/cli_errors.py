@@ -10,7 +10,7 @@ import sys
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from lit_hw.errors import UserError
+from lit_hw.errors import SweepConfigError, UserError
 
 log = logging.getLogger("lit_hw")
 
@@ -34,7 +34,7 @@ def report_user_errors(main):
                 raise
             log.error("%s", err)
             print(f"error: {err}", file=sys.stderr)
-            if in_multirun():
+            if in_multirun() and not isinstance(err, SweepConfigError):
                 # Hydra records an exception as this job's failure and runs the other jobs;
                 # SystemExit would end the whole sweep here.
                 raise

@@ -15,3 +15,7 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """Data files that are missing, corrupt or inconsistent."""
+
+
+class SweepConfigError(ConfigError):
+    """A setting that breaks every job of a multirun alike: the sweep stops at once."""

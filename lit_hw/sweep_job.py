@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from lit_hw.errors import ConfigError
+from lit_hw.errors import SweepConfigError
 
 RELAUNCHING_STRATEGIES = ("ddp", "fsdp", "deepspeed")
 # started by multiprocessing or fork, not by re-running the command line
@@ -58,7 +58,7 @@ def refuse_ddp_that_reruns_the_sweep(cfg: DictConfig) -> None:
     launcher = str(HydraConfig.get().launcher.get("_target_", ""))
     if launcher.endswith(SAFE_LAUNCHERS):
         return
-    raise ConfigError(
+    raise SweepConfigError(
         f"trainer.strategy={strategy} with several devices relaunches the command line, which would re-run the "
         f"whole sweep under launcher {launcher.rsplit('.', 1)[-1] or '?'}; add hydra/launcher=gpu_pool "
         f"(or slurm), or use trainer.strategy=ddp_spawn")

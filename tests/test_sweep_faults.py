@@ -52,3 +52,19 @@ def test_sweep_with_a_diverging_and_a_failing_job(real_mnist_dir, tmp_path):
     assert [row["job"] for row in rows] == [d.name for d in job_dirs]
     assert "InjectedFault" in rows[1]["error"]
     assert "failed" in (sweep / "summary.md").read_text()
+
+
+def test_a_bad_value_in_one_job_fails_that_job_only(random_mnist_dir, tmp_path):
+    """optim.lr=-1 in one job of three: that job is failed with the one-line reason, the others run."""
+    sweep = tmp_path / "sweep"
+    proc = run_cli(
+        "lit_hw.train", "-m", f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${hydra.job.num}",
+        "data.source=local", f"data.data_dir={random_mnist_dir}", "model=linear", "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2", "logger=none", "test=false", "optim.lr=0.01,-1,0.1",
+        check=False, timeout=300,
+    )
+    assert proc.returncode != 0
+    assert "error: optim.lr=-1 must be a positive finite number" in proc.stderr
+    statuses = [json.loads((sweep / str(i) / "metrics.json").read_text())["status"] for i in range(3)]
+    assert statuses == ["ok", "failed", "ok"]
+    assert not (sweep / "1" / "checkpoints").exists()
