@@ -60,26 +60,36 @@ def time_lit_hw(model: str, data_dir: Path, epochs: int, out: Path, device: str)
     return json.loads((out / "metrics.json").read_text())["epoch_train_time_s"]
 
 
-def time_raw_loop(model: str, data_dir: Path, epochs: int, device: str) -> list[float]:
-    dm = MNISTDataModule(data_dir=str(data_dir), source="local", batch_size=BATCH)
-    dm.setup("fit")
-    x, y = (t.to(device) for t in dm.splits["train"].tensors)  # on a GPU, held there like lit_hw does
+def plain_epochs(model: str, device: str, epochs: int, batches) -> list[float]:
+    """Time ``epochs`` passes of a hand-written PyTorch step over ``batches()`` (fresh each epoch)."""
     torch.manual_seed(0)
     net = NETS[model]().to(device)
     opt = build_optimizer(net.parameters(), name="adam", lr=1e-3)
     times = []
     for _ in range(epochs):
         start = time.perf_counter()
-        perm = torch.randperm(len(x), device=device)
-        for i in range(0, len(x), BATCH):
-            idx = perm[i : i + BATCH]
-            loss = F.cross_entropy(net(x[idx]), y[idx])
+        for xb, yb in batches():
+            loss = F.cross_entropy(net(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
         synchronize(device)
         times.append(time.perf_counter() - start)
     return times
+
+
+def time_raw_loop(model: str, data_dir: Path, epochs: int, device: str) -> list[float]:
+    dm = MNISTDataModule(data_dir=str(data_dir), source="local", batch_size=BATCH)
+    dm.setup("fit")
+    x, y = (t.to(device) for t in dm.splits["train"].tensors)  # on a GPU, held there like lit_hw does
+
+    def slices():
+        perm = torch.randperm(len(x), device=device)
+        for i in range(0, len(x), BATCH):
+            idx = perm[i : i + BATCH]
+            yield x[idx], y[idx]
+
+    return plain_epochs(model, device, epochs, slices)
 
 
 def time_torchvision(model: str, data_dir: Path, epochs: int, workers: int, device: str) -> list[float]:
@@ -88,21 +98,12 @@ def time_torchvision(model: str, data_dir: Path, epochs: int, workers: int, devi
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
     dataset = datasets.MNIST(str(data_dir), train=True, download=False, transform=transform)
     loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=True, num_workers=workers)
-    torch.manual_seed(0)
-    net = NETS[model]().to(device)
-    opt = build_optimizer(net.parameters(), name="adam", lr=1e-3)
-    times = []
-    for _ in range(epochs):
-        start = time.perf_counter()
+
+    def loaded():
         for xb, yb in loader:
-            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-            loss = F.cross_entropy(net(xb), yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return times
+            yield xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+
+    return plain_epochs(model, device, epochs, loaded)
 
 
 def main(argv=None) -> dict:
