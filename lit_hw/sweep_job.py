@@ -19,6 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from lit_hw.atomic_files import write_atomic
 from lit_hw.errors import SweepConfigError
 
 RELAUNCHING_STRATEGIES = ("ddp", "fsdp", "deepspeed")
@@ -94,7 +95,4 @@ def record_failure(path: Path, err: BaseException) -> None:
         return  # the RunRecord callback already wrote what happened inside trainer.fit
     record["status"] = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
     record["error"] = f"{type(err).__name__}: {err}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str))
-    tmp.replace(path)
+    write_atomic(path, json.dumps(record, indent=2, default=str))

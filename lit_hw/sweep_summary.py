@@ -13,11 +13,14 @@ Works on a finished or a partial sweep: a job without metrics.json yet is listed
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
 
 from matplotlib.figure import Figure
+
+from lit_hw.atomic_files import write_atomic
 
 COLUMNS = ["job", "overrides", "status", "train/loss", "train/acc", "val/loss", "val/acc", "test/loss",
            "test/acc", "val/acc_best", "epochs_run", "train_time_s", "wall_time_s", "error"]
@@ -104,13 +107,12 @@ def cell(value) -> str:
 
 
 def write_csv(jobs: list[dict], path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(COLUMNS)
-        for job in jobs:
-            writer.writerow([cell(job[c]) for c in COLUMNS])
-    tmp.replace(path)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(COLUMNS)
+    for job in jobs:
+        writer.writerow([cell(job[c]) for c in COLUMNS])
+    write_atomic(path, text.getvalue())
 
 
 def write_markdown(jobs: list[dict], path: Path, sweep_dir: Path, plots: list[Path]) -> None:
@@ -130,17 +132,14 @@ def write_markdown(jobs: list[dict], path: Path, sweep_dir: Path, plots: list[Pa
         lines += ["", "## Errors", ""] + [f"- {j['job']}: {j['error']}" for j in errors]
     if plots:
         lines += ["", "## Plots", ""] + [f"![{p.stem}]({p.relative_to(sweep_dir).as_posix()})" for p in plots]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(path)
+    write_atomic(path, "\n".join(lines) + "\n")
 
 
 # -- plots -----------------------------------------------------------------------------------------
 def save(fig: Figure, path: Path) -> Path:
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=100, bbox_inches="tight")
-    tmp.replace(path)
-    return path
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
+    return write_atomic(path, png.getvalue())
 
 
 def plot_curves(jobs: list[dict], metric: str, swept: dict, path: Path) -> Path | None:

@@ -17,6 +17,8 @@ from pathlib import Path
 import lightning as L
 import torch
 
+from lit_hw.atomic_files import write_atomic
+
 
 def to_number(value):
     if isinstance(value, torch.Tensor):
@@ -103,10 +105,7 @@ class RunRecord(L.Callback):
         }
 
     def write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.as_dict(), indent=2, default=str))
-        tmp.replace(self.path)  # atomic: a reader never sees half a file
+        write_atomic(self.path, json.dumps(self.as_dict(), indent=2, default=str))
 
     def state_dict(self):
         return {"history": self.history}

@@ -15,6 +15,8 @@ from typing import Any
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 
+from lit_hw.atomic_files import write_atomic
+
 JOB_RETURN_ENV = "LIT_HW_JOB_RETURN"
 
 
@@ -34,9 +36,7 @@ class SaveJobReturn(Callback):
         except Exception:  # an unpicklable result or exception: keep what it said
             value = RuntimeError(repr(value)) if job_return.status == JobStatus.FAILED else None
             payload = pickle.dumps((job_return.status.name, value))
-        tmp = Path(path).with_suffix(".tmp")
-        tmp.write_bytes(payload)
-        tmp.replace(path)
+        write_atomic(path, payload)
 
 
 def load_job_return(path: Path) -> tuple[JobStatus, Any] | None:
