@@ -68,21 +68,9 @@ class AutoEncoderTask(Task):
             raise ConfigError(f"model=autoencoder needs pixels in [0, 1] but the training images span [{lo:.2f}, {hi:.2f}]: "
                               "set data.normalize=false (task=autoencoder does; an override turned it back on)")
 
-    # Summed on the device and logged once per epoch, as in Classifier.
-    def on_train_epoch_start(self):
-        self._train_loss_sum = torch.zeros((), device=self.device)
-        self._train_count = 0
-
     def training_loss(self, batch):
         x = batch[0]
-        loss = self.reconstruction_loss(self.net(x), x)
-        with torch.no_grad():
-            self._train_loss_sum += loss * len(x)
-        self._train_count += len(x)
-        return loss
-
-    def on_train_epoch_end(self):
-        self.log("train/loss", self._train_loss_sum / max(self._train_count, 1), prog_bar=True, sync_dist=True)
+        return self.reconstruction_loss(self.net(x), x)
 
     def validation_step(self, batch, batch_idx):
         x = batch[0]

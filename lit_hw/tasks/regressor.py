@@ -49,21 +49,9 @@ class Regressor(Task):
         if data_targets is not None and list(data_targets) != self.target_names:
             raise ConfigError(f"task.target_names={self.target_names} differ from data.targets={list(data_targets)}; set them alike")
 
-    # Summed on the device and logged once per epoch, as in Classifier (a log call per step costs more than the step).
-    def on_train_epoch_start(self):
-        self._train_loss_sum = torch.zeros((), device=self.device)
-        self._train_count = 0
-
     def training_loss(self, batch):
         x, y = batch
-        loss = F.mse_loss(self.net(x), y)
-        with torch.no_grad():
-            self._train_loss_sum += loss * len(y)
-        self._train_count += len(y)
-        return loss
-
-    def on_train_epoch_end(self):
-        self.log("train/loss", self._train_loss_sum / max(self._train_count, 1), prog_bar=True, sync_dist=True)
+        return F.mse_loss(self.net(x), y)
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
