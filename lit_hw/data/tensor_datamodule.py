@@ -22,9 +22,14 @@ class TensorDataModule(L.LightningDataModule):
         test_every_epoch: bool = False,
     ):
         super().__init__()
+        for name, value in (
+            ("batch_size", batch_size),
+            ("eval_batch_size", eval_batch_size),
+            ("steps_per_execution", steps_per_execution),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"data.{name}={value!r} must be a whole number >= 1")
         self.test_every_epoch = test_every_epoch
-        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution < 1:
-            raise ConfigError(f"data.steps_per_execution={steps_per_execution!r} must be a whole number >= 1")
         self.steps_per_execution = steps_per_execution
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size

@@ -101,8 +101,7 @@ class ToyFunctionsDataModule(TensorDataModule):
         if len(set(targets)) != len(targets):
             raise ConfigError(f"data.targets={targets} names a target twice")
         _whole("length", length, 8)
-        for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test),
-                            ("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
+        for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
             _whole(name, value, 1)
         super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, on_device=on_device, seed=seed,
                          steps_per_execution=steps_per_execution)
