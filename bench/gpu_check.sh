@@ -10,7 +10,7 @@ OUT=${OUT:-$(mktemp -d)}
 EPOCHS=${EPOCHS:-5}
 echo "== GPUs"; nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader || true
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'devices', torch.cuda.device_count())"
-$PY -c "from bench.mnist_files import write_bundled_mnist; write_bundled_mnist('$OUT/mnist', n_test=1000)"
+$PY -c "from tests.helpers.mnist_files import write_bundled_mnist; write_bundled_mnist('$OUT/mnist', n_test=1000)"
 
 echo "== lr sweep, gpu_pool over all GPUs, 2 jobs per GPU"
 start=$(date +%s.%N)

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.mnist_files import write_bundled_mnist
+from tests.helpers.mnist_files import write_bundled_mnist
 
 LRS = ["0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1", "3"]
 

@@ -1,8 +1,8 @@
-"""lit_hw: the classic first deep-learning experiments on PyTorch Lightning + Hydra."""
+"""lit_hw: the classic first deep-learning experiments on PyTorch Lightning + Hydra.
 
-__version__ = "0.1.0"
+Entry points: ``python -m lit_hw.train``, ``lit_hw.evaluate``, ``lit_hw.reproduce``, ``lit_hw.report``.
+The layers, lowest first: core, figures, nets, data, callbacks, tasks, sweeps, experiments
+(README.md, "Architecture"). This file imports nothing, so every layer may import ``lit_hw``.
+"""
 
-from lit_hw.resolvers import register_resolvers  # noqa: E402
-
-# Every entrypoint's config may use ${lit_hw.short:...} (conf/hydra/default.yaml).
-register_resolvers()
+__version__ = "0.2.0"

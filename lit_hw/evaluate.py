@@ -14,10 +14,12 @@ import lightning as L
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
-from lit_hw.checkpoints import load_checkpoint, model_name
-from lit_hw.cli_errors import report_user_errors
-from lit_hw.errors import UserError
+from lit_hw.core.checkpoints import load_checkpoint, model_name
+from lit_hw.core.cli import report_user_errors
+from lit_hw.core.resolvers import register_resolvers
+from lit_hw.core.errors import UserError
 
+register_resolvers()  # ${lit_hw.short:...} in conf/hydra/default.yaml
 log = logging.getLogger("lit_hw.evaluate")
 
 

@@ -1,7 +1,7 @@
 """Rebuild a sweep's summary: ``python -m lit_hw.report <sweep_dir>`` (finished or partial sweeps).
 
 Writes summary.csv, summary.md, plots/*.png and TensorBoard images into the sweep dir
-(see lit_hw.sweep_summary) and prints the table.
+(see lit_hw.sweeps.summary) and prints the table.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from lit_hw.errors import UserError
-from lit_hw.sweep_summary import write_summary
+from lit_hw.core.errors import UserError
+from lit_hw.sweeps.summary import write_summary
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,10 +21,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from lit_hw.cli_errors import report_user_errors
-from lit_hw.errors import ConfigError
-from lit_hw.run_info import versions
+from lit_hw.core.cli import report_user_errors
+from lit_hw.core.resolvers import register_resolvers
+from lit_hw.core.errors import ConfigError
+from lit_hw.core.run_info import versions
 
+register_resolvers()  # ${lit_hw.short:...} in conf/hydra/default.yaml
 log = logging.getLogger("lit_hw.reproduce")
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 MNIST_SECTIONS = ("mnist_linear", "mnist_mlp", "mnist_cnn", "lr_sweep", "init_sweep", "autoencoder")
@@ -112,7 +114,7 @@ def train_time(record: dict) -> float | None:
 
 
 def curves_figure(runs: dict[str, dict], metric: str, path: Path, title: str) -> Path | None:
-    from lit_hw.figures import plot_curves, save_figure
+    from lit_hw.figures.plots import plot_curves, save_figure
 
     curves = {}
     for label, record in runs.items():
@@ -208,14 +210,14 @@ def autoencoder_section(result: dict, report_dir: Path, fast: bool) -> str:
 
 def theory_section(results: dict) -> str:
     sig, zero, shared = results["sigmoid_from_output"], results["zero_init"], results["shared_threshold"]
-    text = "### Sigmoid with backward σ(1 − σ) from the saved output (`lit_hw/theory/sigmoid.py`)\n\n"
+    text = "### Sigmoid with backward σ(1 − σ) from the saved output (`lit_hw/nets/sigmoid.py`)\n\n"
     text += table(["check", "result"], [[k, v] for k, v in sig.items()]) + "\n"
-    text += f"### Zero init (`lit_hw/theory/zero_init.py`): a ReLU MLP with {zero['hidden_units']} hidden units, {zero['steps']} full-batch SGD steps\n\n"
+    text += f"### Zero init (`lit_hw/experiments/theory/zero_init.py`): a ReLU MLP with {zero['hidden_units']} hidden units, {zero['steps']} full-batch SGD steps\n\n"
     schemes = {"zero": zero["zero"], "he (1 step)": zero["he_after_one_step"], "xavier (1 step)": zero["xavier_after_one_step"]}
     keys = list(zero["zero"])
     text += table(["init", *keys], [[name, *[v[k] for k in keys]] for name, v in schemes.items()])
     text += f"\nMost frequent class fraction in the data: {zero['most_frequent_class_fraction']:.4f}; the zero-init net's accuracy: {zero['zero']['train_accuracy']:.4f}.\n\n"
-    text += "### Shared threshold relu(x − t) = Linear+ReLU with bias − t (`lit_hw/theory/shared_threshold.py`)\n\n"
+    text += "### Shared threshold relu(x − t) = Linear+ReLU with bias − t (`lit_hw/experiments/theory/shared_threshold.py`)\n\n"
     text += f"Largest output difference over {shared['trials']} random layers (float64): {shared['max_abs_output_diff']:.3g}.\n"
     return text
 
@@ -277,7 +279,7 @@ def reproduce(cfg: DictConfig) -> Path:
     results, theory = {}, None
     for section in cfg.sections:
         if section == "theory":
-            from lit_hw.theory import run_all
+            from lit_hw.experiments.theory import run_all
 
             section_start = time.perf_counter()
             log_file = report_dir / "logs" / "theory.log"
@@ -290,7 +292,7 @@ def reproduce(cfg: DictConfig) -> Path:
                 log_file.write_text(f"{type(err).__name__}: {err}")
                 code = 1
             results["theory"] = {"section": "theory", "run_dir": report_dir, "log": log_file, "returncode": code,
-                                 "seconds": round(time.perf_counter() - section_start, 1), "command": "lit_hw.theory.run_all()"}
+                                 "seconds": round(time.perf_counter() - section_start, 1), "command": "lit_hw.experiments.theory.run_all()"}
         else:
             results[section] = run_section(section, report_dir, cfg)
             if results[section]["returncode"] != 0:

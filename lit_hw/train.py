@@ -15,45 +15,23 @@ import hydra
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import get_class, instantiate
+from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.callbacks.divergence import StopOnDivergence
 from lit_hw.callbacks.run_record import RunRecord
-from lit_hw.cli_errors import report_user_errors
-from lit_hw.config_checks import check_config
-from lit_hw.cpu_speed import apply_cpu_speed_settings
-from lit_hw.errors import ConfigError
-from lit_hw.launchers import register_hydra_plugins
-from lit_hw.run_info import versions
-from lit_hw.sweep_job import failure_recorded, refuse_ddp_that_reruns_the_sweep
+from lit_hw.core.cli import report_user_errors
+from lit_hw.core.config_check import check_config
+from lit_hw.core.cpu_speed import apply_cpu_speed_settings
+from lit_hw.core.resolvers import register_resolvers
+from lit_hw.core.run_info import versions
+from lit_hw.sweeps.job import failure_recorded, refuse_ddp_that_reruns_the_sweep
+from lit_hw.sweeps.plugins import register_hydra_plugins
 
 log = logging.getLogger("lit_hw.train")
+register_resolvers()  # ${lit_hw.short:...} in conf/hydra/default.yaml
 register_hydra_plugins()  # hydra/launcher=gpu_pool
-
-
-def build_task(cfg: DictConfig) -> L.LightningModule:
-    """The task module around the net; its arguments are plain containers (weights_only checkpoints)."""
-    task_cfg = OmegaConf.to_container(cfg.task, resolve=True)
-    task_cls = get_class(task_cfg.pop("_target_"))
-    return task_cls(
-        net=OmegaConf.to_container(cfg.model, resolve=True),
-        optim=OmegaConf.to_container(cfg.optim, resolve=True),
-        init=cfg.init.scheme,
-        **task_cfg,
-    )
-
-
-def resume_checkpoint(cfg: DictConfig) -> str | None:
-    if cfg.get("resume") and cfg.get("ckpt_path"):
-        raise ConfigError("give either resume=<run_dir> or ckpt_path=<file>, not both")
-    path = Path(cfg.resume) / "checkpoints" / "last.ckpt" if cfg.get("resume") else cfg.get("ckpt_path")
-    if path is None:
-        return None
-    if not Path(path).is_file():
-        raise ConfigError(f"checkpoint to resume from not found: {path} (expected <run_dir>/checkpoints/last.ckpt)")
-    return str(path)
 
 
 def final_metrics(trainer: L.Trainer, record: RunRecord, test_results: list[dict]) -> dict:
@@ -72,7 +50,7 @@ def hparams_for_tensorboard(cfg: DictConfig) -> dict:
     """The knobs a user compares runs by, flattened for the HPARAMS tab."""
     return {
         "model": OmegaConf.to_container(cfg.model, resolve=True),
-        "optim": OmegaConf.to_container(cfg.optim, resolve=True),
+        "optim": {k: v for k, v in OmegaConf.to_container(cfg.optim, resolve=True).items() if k != "name"},
         "init": cfg.init.scheme,
         "batch_size": cfg.data.get("batch_size"),
         "max_epochs": cfg.trainer.max_epochs,
@@ -81,13 +59,11 @@ def hparams_for_tensorboard(cfg: DictConfig) -> dict:
 
 
 def train(cfg: DictConfig) -> dict:
-    check_config(cfg)  # a bad value fails here, before anything is built or written
-    output_dir = Path(cfg.paths.output_dir)
     apply_cpu_speed_settings(cfg.trainer.get("strategy"))
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    ckpt_path = resume_checkpoint(cfg)
-    datamodule = instantiate(cfg.data)
-    task = build_task(cfg)
+    # Builds the datamodule and the task (seeded) once; a bad value fails here, before anything is written.
+    parts = check_config(cfg)
+    datamodule, task, ckpt_path = parts.datamodule, parts.task, parts.ckpt_path
+    output_dir = Path(cfg.paths.output_dir)
 
     overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
     record = RunRecord(output_dir / "metrics.json", info={"overrides": overrides, "versions": versions()})

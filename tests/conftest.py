@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.mnist_files import write_bundled_mnist, write_random_mnist
+from tests.helpers.mnist_files import write_bundled_mnist, write_random_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 

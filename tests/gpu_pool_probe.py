@@ -16,8 +16,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from lit_hw.launchers import register_hydra_plugins
-from lit_hw.sweep_job import failure_recorded
+from lit_hw.sweeps.plugins import register_hydra_plugins
+from lit_hw.sweeps.job import failure_recorded
 
 register_hydra_plugins()
 

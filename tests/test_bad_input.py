@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from lit_hw.config_checks import check_config
+from lit_hw.core.config_check import check_config
 from lit_hw.data.idx_files import raw_folder, write_idx
-from lit_hw.errors import UserError
+from lit_hw.core.errors import UserError
 from tests.conftest import ROOT, run_cli
 
 # (id, extra overrides, phrases the one error line must contain)

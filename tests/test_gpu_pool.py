@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from lit_hw.errors import ConfigError
-from lit_hw.launchers.gpu_pool import quote_override_value, resolve_slots, threads_per_job
+from lit_hw.core.errors import ConfigError
+from lit_hw.sweeps.gpu_pool import quote_override_value, resolve_slots, threads_per_job
 from tests.conftest import run_cli
 
 

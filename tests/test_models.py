@@ -9,8 +9,8 @@ from torch import nn
 
 from lit_hw.data.tensor_datamodule import TensorDataModule
 from lit_hw.data.tensor_split import TensorSplit
-from lit_hw.errors import ConfigError
-from lit_hw.init import apply_init
+from lit_hw.core.errors import ConfigError
+from lit_hw.nets.init_schemes import apply_init
 from lit_hw.nets.cnn import ConvNet
 from lit_hw.nets.linear import LinearNet
 from lit_hw.nets.mlp import MLP

@@ -8,7 +8,7 @@ import torch
 
 from lit_hw.data.tensor_datamodule import TensorDataModule
 from lit_hw.data.tensor_split import StepChunk, TensorSplit, split_loader
-from lit_hw.errors import ConfigError
+from lit_hw.core.errors import ConfigError
 from lit_hw.tasks.classifier import Classifier
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lit_hw.sweep_summary import collect_jobs, swept_values, write_summary
+from lit_hw.sweeps.summary import collect_jobs, swept_values, write_summary
 from tests.conftest import run_cli
 
 FAST = ("trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=1",

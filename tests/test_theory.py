@@ -1,14 +1,14 @@
-"""Theory checks: they live in lit_hw.theory; here each is run and its claim asserted."""
+"""Theory checks: they live in lit_hw.experiments.theory; here each is run and its claim asserted."""
 
 from __future__ import annotations
 
 import torch
 
 from lit_hw.nets.mlp import MLP
-from lit_hw.theory import run_all
-from lit_hw.theory.shared_threshold import SharedThresholdReLU, check_shared_threshold, fold_threshold
-from lit_hw.theory.sigmoid import SigmoidFromOutput, SigmoidFromOutputFunction, check_sigmoid
-from lit_hw.theory.zero_init import check_zero_init
+from lit_hw.experiments.theory import run_all
+from lit_hw.experiments.theory.shared_threshold import SharedThresholdReLU, check_shared_threshold, fold_threshold
+from lit_hw.nets.sigmoid import SigmoidFromOutput, SigmoidFromOutputFunction, check_sigmoid
+from lit_hw.experiments.theory.zero_init import check_zero_init
 
 
 def test_sigmoid_from_output_passes_gradcheck_and_matches_torch():

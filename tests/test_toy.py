@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lit_hw.data.toy import DEFAULT_TARGETS, TARGETS, ToyFunctionsDataModule, register_target
-from lit_hw.errors import ConfigError, DataError
+from lit_hw.core.errors import ConfigError, DataError
 from lit_hw.nets.toy import ToyConvNet, ToyLinear
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from lit_hw.atomic_files import write_atomic
+from lit_hw.core.atomic_files import write_atomic
 
 
 def to_number(value):

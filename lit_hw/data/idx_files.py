@@ -9,7 +9,7 @@ import os
 import struct
 from pathlib import Path
 
-from lit_hw.errors import DataError
+from lit_hw.core.errors import DataError
 
 # IDX magic numbers: two zero bytes, the data type (0x08 = uint8), the number of dims.
 IMAGE_MAGIC = 0x00000803

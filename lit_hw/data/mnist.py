@@ -17,7 +17,8 @@ import torch
 from lit_hw.data import idx_files
 from lit_hw.data.tensor_datamodule import TensorDataModule
 from lit_hw.data.tensor_split import TensorSplit
-from lit_hw.errors import ConfigError, DataError
+from lit_hw.core.checks import require_in
+from lit_hw.core.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,7 @@ class MNISTDataModule(TensorDataModule):
         steps_per_execution: int = 1,
         test_every_epoch: bool = False,
     ):
-        if source not in SOURCES:
-            raise ConfigError(f"data.source={source!r} is not a source; choose one of {', '.join(SOURCES)}")
+        require_in("data.source", source, SOURCES, what="source")
         super().__init__(
             batch_size=batch_size,
             eval_batch_size=eval_batch_size,
@@ -101,24 +101,38 @@ class MNISTDataModule(TensorDataModule):
         self.val_size = val_size
         self.normalize = normalize
         self.resolved_source: str | None = None
+        self._local_train_count: int | None = None  # the IDX headers are read once
 
     # -- finding the files -------------------------------------------------------------------
+    def source_without_network(self) -> str | None:
+        """The source when it is known without trying a download (auto: local if the files are there)."""
+        if self.source == "auto":
+            return None if idx_files.missing_files(self.data_dir) else "local"
+        return None if self.source == "download" else self.source
+
     def resolve_source(self) -> str:
         """Decide (once) where the data comes from, downloading if that is the choice."""
         if self.resolved_source is not None:
             return self.resolved_source
-        if self.source == "local":
-            self._require_local_files()
-            chosen = "local"
+        chosen = self.source_without_network()
+        if chosen == "local":
+            self.local_train_count()
         elif self.source == "download":
             self._download()
             chosen = "download"
-        elif self.source == "bundled":
-            chosen = "bundled"
-        else:
-            chosen = self._resolve_auto()
+        elif chosen is None:  # auto, and no files in data_dir
+            chosen = self._download_or_bundled()
         self.resolved_source = chosen
         return chosen
+
+    def local_train_count(self) -> int:
+        """Check the four IDX files in data_dir (headers and sizes, once); return the training split's size."""
+        if self._local_train_count is None:
+            self._require_local_files()
+            count = idx_files.check_split(self.data_dir, "train")
+            idx_files.check_split(self.data_dir, "test")
+            self._local_train_count = count
+        return self._local_train_count
 
     def _require_local_files(self) -> None:
         missing = idx_files.missing_files(self.data_dir)
@@ -133,13 +147,9 @@ class MNISTDataModule(TensorDataModule):
     def check_before_setup(self) -> None:
         """Validate what ``setup`` will read, from the IDX headers only (no loading, no download):
         missing, corrupt or mismatched files, and a ``val_size`` that does not fit the split."""
-        source = self.source
-        if source == "auto" and not idx_files.missing_files(self.data_dir):
-            source = "local"
+        source = self.source_without_network()
         if source == "local":
-            self._require_local_files()
-            n_train = idx_files.check_split(self.data_dir, "train")
-            idx_files.check_split(self.data_dir, "test")
+            n_train = self.local_train_count()
         elif source == "bundled":
             n_train = BUNDLED_SIZE - BUNDLED_TEST_SIZE
         else:
@@ -153,9 +163,7 @@ class MNISTDataModule(TensorDataModule):
         except Exception as err:  # torchvision raises RuntimeError/URLError/OSError by mirror
             raise DataError(f"data.source=download: could not download MNIST into {self.data_dir}: {err}") from err
 
-    def _resolve_auto(self) -> str:
-        if not idx_files.missing_files(self.data_dir):
-            return "local"
+    def _download_or_bundled(self) -> str:
         try:
             self._download()
             log.warning("MNIST: downloaded the full set into %s", Path(self.data_dir).resolve())
@@ -183,8 +191,7 @@ class MNISTDataModule(TensorDataModule):
             order = torch.randperm(len(images), generator=torch.Generator().manual_seed(12345))
             test, rest = order[:BUNDLED_TEST_SIZE], order[BUNDLED_TEST_SIZE:]
             return {"fit": (images[rest], labels[rest]), "test": (images[test], labels[test])}
-        for split in ("train", "test"):
-            idx_files.check_split(self.data_dir, split)
+        self.local_train_count()
         return {
             "fit": load_torchvision(self.data_dir, train=True, download=False),
             "test": load_torchvision(self.data_dir, train=False, download=False),

@@ -6,7 +6,7 @@ import lightning as L
 import torch
 
 from lit_hw.data.tensor_split import StepChunk, TensorSplit, split_loader
-from lit_hw.errors import ConfigError
+from lit_hw.core.checks import require_whole
 
 
 class TensorDataModule(L.LightningDataModule):
@@ -22,13 +22,9 @@ class TensorDataModule(L.LightningDataModule):
         test_every_epoch: bool = False,
     ):
         super().__init__()
-        for name, value in (
-            ("batch_size", batch_size),
-            ("eval_batch_size", eval_batch_size),
-            ("steps_per_execution", steps_per_execution),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"data.{name}={value!r} must be a whole number >= 1")
+        require_whole("data.batch_size", batch_size, minimum=1)
+        require_whole("data.eval_batch_size", eval_batch_size, minimum=1)
+        require_whole("data.steps_per_execution", steps_per_execution, minimum=1)
         self.test_every_epoch = test_every_epoch
         self.steps_per_execution = steps_per_execution
         self.batch_size = batch_size

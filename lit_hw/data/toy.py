@@ -22,7 +22,8 @@ import torch.nn.functional as F
 
 from lit_hw.data.tensor_datamodule import TensorDataModule
 from lit_hw.data.tensor_split import TensorSplit
-from lit_hw.errors import ConfigError, DataError
+from lit_hw.core.checks import require_whole
+from lit_hw.core.errors import ConfigError, DataError
 
 TargetFn = Callable[[torch.Tensor], torch.Tensor]
 TARGETS: dict[str, TargetFn] = {}
@@ -64,12 +65,6 @@ register_target("thresholded_edge", lambda x: F.relu(circular_filter(x, EDGE_KER
 DEFAULT_TARGETS = ("linear_smooth", "abs", "local_max", "thresholded_edge")
 
 
-def _whole(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"data.{name}={value!r} must be a whole number >= {minimum}")
-    return value
-
-
 class ToyFunctionsDataModule(TensorDataModule):
     """Signals x (N, 1, L) and targets y (N, T, L), one channel per entry of ``targets``.
 
@@ -100,9 +95,9 @@ class ToyFunctionsDataModule(TensorDataModule):
             raise ConfigError(f"data.targets: {', '.join(map(repr, unknown))} not registered; choose from {', '.join(TARGETS)}")
         if len(set(targets)) != len(targets):
             raise ConfigError(f"data.targets={targets} names a target twice")
-        _whole("length", length, 8)
+        require_whole("data.length", length, minimum=8)
         for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
-            _whole(name, value, 1)
+            require_whole(f"data.{name}", value, minimum=1)
         super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, on_device=on_device, seed=seed,
                          steps_per_execution=steps_per_execution)
         self.save_hyperparameters()

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from torch import nn
 
-from lit_hw.errors import ConfigError
-
-
-def _sigmoid_from_output():
-    # Imported lazily: the theory module is optional reading for most users.
-    from lit_hw.theory.sigmoid import SigmoidFromOutput
-
-    return SigmoidFromOutput()
+from lit_hw.core.checks import require_in
+from lit_hw.nets.sigmoid import SigmoidFromOutput
 
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
     "sigmoid": nn.Sigmoid,
     "tanh": nn.Tanh,
-    "sigmoid_from_output": _sigmoid_from_output,
+    "sigmoid_from_output": SigmoidFromOutput,
 }
 
 
 def make_activation(name: str) -> nn.Module:
-    try:
-        return ACTIVATIONS[name]()
-    except KeyError:
-        raise ConfigError(
-            f"model.activation={name!r} is not known; choose one of {', '.join(ACTIVATIONS)}"
-        ) from None
+    return ACTIVATIONS[require_in("model.activation", name, ACTIVATIONS, what="activation")]()

@@ -5,7 +5,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from lit_hw.errors import ConfigError
+from lit_hw.core.checks import require_whole, require_wholes
+from lit_hw.core.errors import ConfigError
 
 
 def dense_stack(sizes: Sequence[int]) -> list[nn.Module]:
@@ -29,9 +30,9 @@ class AutoEncoder(nn.Module):
                  image_shape: Sequence[int] = (1, 28, 28)):
         super().__init__()
         hidden_sizes = list(hidden_sizes)
-        for name, values in (("hidden_sizes", hidden_sizes), ("code_size", [code_size]), ("in_features", [in_features])):
-            if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
-                raise ConfigError(f"model.{name}={values if name == 'hidden_sizes' else values[0]!r} must be whole numbers >= 1")
+        require_wholes("model.hidden_sizes", hidden_sizes, minimum=1, allow_empty=True)
+        require_whole("model.code_size", code_size, minimum=1)
+        require_whole("model.in_features", in_features, minimum=1)
         image_shape = tuple(image_shape)
         if int(torch.tensor(image_shape).prod()) != in_features:
             raise ConfigError(f"model.image_shape={list(image_shape)} holds {int(torch.tensor(image_shape).prod())} pixels, not model.in_features={in_features}")

@@ -4,7 +4,8 @@ from typing import Sequence
 
 from torch import nn
 
-from lit_hw.errors import ConfigError
+from lit_hw.core.checks import require_fraction, require_wholes
+from lit_hw.core.errors import ConfigError
 
 
 class ConvNet(nn.Module):
@@ -25,15 +26,13 @@ class ConvNet(nn.Module):
     ):
         super().__init__()
         channels = list(channels)
-        if not channels or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels):
-            raise ConfigError(f"model.channels={channels} must be a non-empty list of whole numbers >= 1")
+        require_wholes("model.channels", channels, minimum=1)
         if image_size // 2 ** len(channels) < 1:
             raise ConfigError(
                 f"model.channels={channels}: {len(channels)} poolings shrink a {image_size}px image below 1px; "
                 f"use at most {image_size.bit_length() - 1} conv layers"
             )
-        if not 0 <= dropout < 1:
-            raise ConfigError(f"model.dropout={dropout} must be in [0, 1)")
+        require_fraction("model.dropout", dropout)
         layers: list[nn.Module] = []
         width, size = in_channels, image_size
         for c in channels:

@@ -4,7 +4,8 @@ from typing import Sequence
 
 from torch import nn
 
-from lit_hw.errors import ConfigError
+from lit_hw.core.checks import require_wholes
+from lit_hw.core.errors import ConfigError
 from lit_hw.nets.activations import make_activation
 
 
@@ -25,8 +26,7 @@ class MLP(nn.Module):
                 "model.hidden_sizes=[] leaves the MLP without a hidden layer; give at least one size "
                 "(e.g. [256]) or use model=linear"
             )
-        if any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden_sizes):
-            raise ConfigError(f"model.hidden_sizes={hidden_sizes} must be whole numbers >= 1")
+        require_wholes("model.hidden_sizes", hidden_sizes, minimum=1)
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_features
         for h in hidden_sizes:

@@ -9,18 +9,16 @@ from typing import Sequence
 
 from torch import nn
 
-from lit_hw.errors import ConfigError
+from lit_hw.core.checks import is_whole, require_whole, require_wholes
+from lit_hw.core.errors import ConfigError
 
 
 def conv_stack(out_channels: int, channels: Sequence[int], kernel_size: int, activation: bool) -> nn.Sequential:
     """Conv(kernel_size) [+ReLU] per entry of ``channels``, then a 1x1 conv to ``out_channels``."""
-    channels = list(channels)
-    if any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels):
-        raise ConfigError(f"model.channels={channels} must be whole numbers >= 1")
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+    channels = require_wholes("model.channels", channels, minimum=1, allow_empty=True)
+    if not is_whole(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
         raise ConfigError(f"model.kernel_size={kernel_size!r} must be an odd whole number >= 1 (keeps the signal length)")
-    if isinstance(out_channels, bool) or not isinstance(out_channels, int) or out_channels < 1:
-        raise ConfigError(f"model.out_channels={out_channels!r} must be a whole number >= 1 (one per target)")
+    require_whole("model.out_channels", out_channels, minimum=1)  # one per target
     layers: list[nn.Module] = []
     width = 1
     for c in channels:

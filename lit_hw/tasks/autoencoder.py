@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 
-from lit_hw.errors import ConfigError
-from lit_hw.init import apply_init
+from lit_hw.core.checks import require_in, require_whole
+from lit_hw.core.errors import ConfigError
 from lit_hw.tasks.base import Task
 
 LOSSES = ("bce", "mse")
@@ -47,13 +46,11 @@ class AutoEncoderTask(Task):
     def __init__(self, net: dict, optim: dict, init: str = "default", loss: str = "bce", knn_k: int = 5,
                  silhouette_sample: int = 10_000, figure_images: int = 10, grad_clip: float | None = None):
         super().__init__(optim=optim, grad_clip=grad_clip)
-        if loss not in LOSSES:
-            raise ConfigError(f"task.loss={loss!r} is not known; choose one of {', '.join(LOSSES)}")
-        if isinstance(knn_k, bool) or not isinstance(knn_k, int) or knn_k < 1:
-            raise ConfigError(f"task.knn_k={knn_k!r} must be a whole number >= 1")
+        require_in("task.loss", loss, LOSSES, what="loss")
+        require_whole("task.knn_k", knn_k, minimum=1)
         self.save_hyperparameters()
         self.loss_name = loss
-        self.net = apply_init(instantiate(net, _convert_="all"), init)
+        self.net = self.build_net(net, init)
 
     def forward(self, x):
         return self.net(x)
@@ -125,7 +122,8 @@ class AutoEncoderTask(Task):
     def _figures(self, images, labels, codes, pca_codes, pca_recon):
         from torchvision.utils import make_grid
 
-        from lit_hw.figures import plot_codes_side_by_side, save_figure, save_image_grid
+        from lit_hw.figures.files import save_figure, save_image_grid
+        from lit_hw.figures.plots import plot_codes_side_by_side
 
         figures = Path(self.trainer.default_root_dir) / "figures"
         fig = plot_codes_side_by_side({"autoencoder code": codes, "PCA (2 components)": pca_codes}, labels)

@@ -9,11 +9,14 @@ import lightning as L
 import torch
 from lightning.pytorch.strategies import SingleDeviceStrategy
 
+from lit_hw.core.checks import instantiate_checked
 from lit_hw.data.tensor_split import StepChunk
-from lit_hw.tasks.optim import build_optimizer
+from lit_hw.nets.init_schemes import apply_init
+from lit_hw.tasks.lightning_adapter import PLAIN_STEPS_SUPPORTED, FastHookNames, plain_step
+from lit_hw.tasks.optim import build_optimizer, resolve_optimizer
 
 
-class Task(L.LightningModule):
+class Task(FastHookNames, L.LightningModule):
     """A LightningModule with an explicit optimization step.
 
     ``training_step`` reads as the loop a user would write: loss, zero_grad,
@@ -25,8 +28,14 @@ class Task(L.LightningModule):
     def __init__(self, optim: dict, grad_clip: float | None = None):
         super().__init__()
         self.automatic_optimization = False
+        resolve_optimizer(optim)  # checks the settings now, not at the first step
         self.optim_config = dict(optim)
         self.grad_clip = grad_clip
+
+    @staticmethod
+    def build_net(net: dict, init: str, **kwargs) -> torch.nn.Module:
+        """The plain net from its config (``_target_`` + arguments; it checks them), then the init scheme."""
+        return apply_init(instantiate_checked(net, _convert_="all", **kwargs), init)
 
     def training_loss(self, batch):
         raise NotImplementedError
@@ -74,20 +83,15 @@ class Task(L.LightningModule):
         a 2-core CPU, as long as a small net's whole step); within a chunk they fire once,
         for its first minibatch, like Keras callbacks under steps_per_execution. Only
         used where Lightning adds nothing else: one device, 32-bit precision. The step is
-        still counted in ``trainer.global_step`` (the optimizer's own step counters).
+        still counted in ``trainer.global_step`` (lit_hw.tasks.lightning_adapter).
         """
-        optimizer.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.parameters(), self.grad_clip)
-        optimizer._on_before_step()  # progress tracking behind trainer.global_step
-        optimizer.optimizer.step()
-        optimizer._on_after_step()
+        plain_step(optimizer, loss, self.parameters(), self.grad_clip)
 
     def _plain_steps_allowed(self) -> bool:
         trainer = self.trainer
         return (
-            isinstance(trainer.strategy, SingleDeviceStrategy)
+            PLAIN_STEPS_SUPPORTED
+            and isinstance(trainer.strategy, SingleDeviceStrategy)
             and str(trainer.precision) in ("32-true", "32")
         )
 
@@ -102,12 +106,4 @@ class Task(L.LightningModule):
         }
 
     def configure_optimizers(self):
-        return build_optimizer(self.parameters(), **self.optim_config)
-
-    def __setattr__(self, name, value):
-        # Lightning sets ``_current_fx_name`` twice around every hook call, ~40 times per step;
-        # nn.Module.__setattr__'s parameter/buffer checks are pointless for a string.
-        if name == "_current_fx_name":
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
+        return build_optimizer(self.parameters(), self.optim_config)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from torchmetrics.classification import MulticlassAccuracy
 
-from lit_hw.init import apply_init
 from lit_hw.tasks.base import Task
 
 
@@ -22,7 +20,7 @@ class Classifier(Task):
     def __init__(self, net: dict, optim: dict, init: str = "default", num_classes: int = 10, grad_clip: float | None = None):
         super().__init__(optim=optim, grad_clip=grad_clip)
         self.save_hyperparameters()
-        self.net = apply_init(instantiate(net, _convert_="all"), init)
+        self.net = self.build_net(net, init)
         # validate_args=False: the inputs are ours, and the checks cost more than the update.
         metric = dict(num_classes=num_classes, average="micro", validate_args=False)
         self.val_acc = MulticlassAccuracy(**metric)

@@ -1,42 +1,68 @@
-"""Build an optimizer from a plain config dict (kept plain so checkpoints load with weights_only)."""
+"""The optimizer, described like the net: ``_target_`` (a torch.optim class) plus its arguments.
+
+The task keeps the description as a plain dict in its hyper-parameters (so checkpoints load
+with ``torch.load(weights_only=True)``), checks it when the task is built, and builds the
+optimizer in ``configure_optimizers``.
+"""
 
 from __future__ import annotations
 
-import math
+import inspect
 
 import torch
+from hydra.utils import get_class
 
-from lit_hw.errors import ConfigError
+from lit_hw.core.checks import require_number
+from lit_hw.core.errors import ConfigError
 
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-
-
-def build_optimizer(params, name: str = "adam", lr: float = 1e-3, fused="auto", **kwargs) -> torch.optim.Optimizer:
-    """``fused: auto`` uses torch's single-kernel update where the params allow it (CPU or CUDA):
-    on a small net the per-tensor Python loop of the default update is a large part of a step."""
-    if name not in OPTIMIZERS:
-        raise ConfigError(f"optim.name={name!r} is not known; choose one of {', '.join(OPTIMIZERS)}")
-    check_optimizer_config(name=name, lr=lr, **kwargs)
-    if name == "sgd":
-        kwargs.pop("betas", None)
-    else:
-        kwargs.pop("momentum", None)
-        kwargs.pop("nesterov", None)
-    if "betas" in kwargs:
-        kwargs["betas"] = tuple(kwargs["betas"])
-    params = list(params)
-    if fused == "auto":
-        fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
-    return OPTIMIZERS[name](params, lr=lr, fused=bool(fused), **kwargs)
+# Checkpoints written before lit_hw 0.2 describe the optimizer as {"name": ..., <settings of both families>}.
+LEGACY_NAMES = {"adam": "torch.optim.Adam", "adamw": "torch.optim.AdamW", "sgd": "torch.optim.SGD"}
+LEGACY_OTHER_FAMILY = {"sgd": ("betas",), "adam": ("momentum", "nesterov"), "adamw": ("momentum", "nesterov")}
 
 
-def check_optimizer_config(name: str = "adam", lr: float = 1e-3, **kwargs) -> None:
-    """Reject values the optimizer would accept silently or fail on only at its first step."""
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-        raise ConfigError(f"optim.lr={lr!r} must be a positive finite number, e.g. 0.001")
+def legacy_to_target(optim: dict) -> dict:
+    """{"name": "sgd", ...} of an old checkpoint -> {"_target_": "torch.optim.SGD", ...}."""
+    settings = dict(optim)
+    name = settings.pop("name")
+    if name not in LEGACY_NAMES:
+        raise ConfigError(f"optim.name={name!r} is not known; choose one of {', '.join(LEGACY_NAMES)}")
+    for key in LEGACY_OTHER_FAMILY[name]:
+        settings.pop(key, None)
+    return {"_target_": LEGACY_NAMES[name], **settings}
+
+
+def resolve_optimizer(optim: dict) -> tuple[type[torch.optim.Optimizer], dict]:
+    """(optimizer class, its keyword arguments), checked: reject values that the optimizer would
+    accept silently or fail on only at its first step."""
+    settings = legacy_to_target(optim) if "name" in optim and "_target_" not in optim else dict(optim)
+    target = settings.pop("_target_", None)
+    settings.pop("_partial_", None)
+    try:
+        cls = get_class(target) if isinstance(target, str) else None
+    except Exception:
+        cls = None
+    if cls is None or not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        raise ConfigError(f"optim._target_={target!r} is not a torch.optim optimizer class, e.g. torch.optim.Adam")
+    accepted = set(inspect.signature(cls).parameters) - {"params"}
+    unknown = sorted(set(settings) - accepted)
+    if unknown:
+        raise ConfigError(f"optim.{unknown[0]} is not a setting of {target}; accepted: {', '.join(sorted(accepted))}")
+    require_number("optim.lr", settings.get("lr", 1e-3), positive=True, example="0.001")
     for key in ("momentum", "weight_decay"):
-        value = kwargs.get(key, 0.0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise ConfigError(f"optim.{key}={value!r} must be a finite number >= 0")
-    if kwargs.get("nesterov") and not kwargs.get("momentum"):
+        if key in settings:
+            require_number(f"optim.{key}", settings[key], minimum=0)
+    if settings.get("nesterov") and not settings.get("momentum"):
         raise ConfigError("optim.nesterov=true needs optim.momentum > 0")
+    if "betas" in settings:
+        settings["betas"] = tuple(settings["betas"])
+    return cls, settings
+
+
+def build_optimizer(params, optim: dict) -> torch.optim.Optimizer:
+    """Torch's single-kernel (fused) update where the optimizer and params allow it, unless the config
+    says otherwise: on a small net the per-tensor Python loop of the default update is a large part of a step."""
+    cls, settings = resolve_optimizer(optim)
+    params = list(params)
+    if "fused" in inspect.signature(cls).parameters and settings.get("fused", "auto") == "auto":
+        settings["fused"] = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+    return cls(params, **settings)

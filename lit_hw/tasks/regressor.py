@@ -6,11 +6,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from torchmetrics import MeanSquaredError, R2Score
 
-from lit_hw.errors import ConfigError
-from lit_hw.init import apply_init
+from lit_hw.core.errors import ConfigError
 from lit_hw.tasks.base import Task
 
 
@@ -34,7 +32,7 @@ class Regressor(Task):
         self.save_hyperparameters()
         self.target_names = list(target_names)
         self.figure_signal = figure_signal
-        self.net = apply_init(instantiate(net, out_channels=len(self.target_names), _convert_="all"), init)
+        self.net = self.build_net(net, init, out_channels=len(self.target_names))
         n = len(self.target_names)
         self.val_r2 = R2Score(multioutput="uniform_average")
         self.test_mse = MeanSquaredError(num_outputs=n)
@@ -82,7 +80,8 @@ class Regressor(Task):
 
     @torch.no_grad()
     def _plot_test_signal(self):
-        from lit_hw.figures import plot_toy_predictions, save_figure
+        from lit_hw.figures.files import save_figure
+        from lit_hw.figures.plots import plot_toy_predictions
 
         x, y = self.trainer.datamodule.splits["test"][self.figure_signal]
         pred = self.net(x.unsqueeze(0).to(self.device))[0].cpu()

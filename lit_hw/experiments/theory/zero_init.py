@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lit_hw.init import apply_init
+from lit_hw.nets.init_schemes import apply_init
 from lit_hw.nets.mlp import MLP
 
 

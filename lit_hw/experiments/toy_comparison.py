@@ -7,7 +7,7 @@
   toy_comparison.md / .json    per-target test MSE and R² of every model
   tensorboard/                 the figure as a TensorBoard image (tag toy/comparison)
 
-For any sweep dir by hand: ``python -m lit_hw.toy_comparison <sweep_dir>``.
+For any sweep dir by hand: ``python -m lit_hw.experiments.toy_comparison <sweep_dir>``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from pathlib import Path
 import torch
 from hydra.experimental.callback import Callback
 
-from lit_hw.checkpoints import load_checkpoint
-from lit_hw.errors import UserError
+from lit_hw.core.checkpoints import load_checkpoint
+from lit_hw.core.atomic_files import write_atomic
+from lit_hw.core.errors import UserError
+from lit_hw.core.run_files import read_metrics
+from lit_hw.core.tables import markdown_table
 
 NET_LABELS = {"ToyLinear": "toy_linear", "ToyConvNet": "toy_convnet"}
 
@@ -43,7 +46,8 @@ def toy_runs(sweep_dir: Path) -> dict[str, Path]:
 def compare_toy_runs(sweep_dir: str | Path, out_dir: str | Path | None = None) -> dict:
     """Write the comparison figure and table for the toy runs under ``sweep_dir``; return the table."""
     from lit_hw.data.toy import ToyFunctionsDataModule
-    from lit_hw.figures import plot_toy_predictions, save_figure
+    from lit_hw.figures.files import save_figure
+    from lit_hw.figures.plots import plot_toy_predictions
     from lit_hw.tasks.regressor import Regressor
 
     sweep_dir = Path(sweep_dir)
@@ -63,41 +67,28 @@ def compare_toy_runs(sweep_dir: str | Path, out_dir: str | Path | None = None) -
         elif hparams != data_hparams:
             raise UserError(f"{ckpt} was trained on other toy data than {next(iter(runs.values()))}; compare runs of one sweep")
         predictions[name] = task(x.unsqueeze(0))[0]
-        final = json.loads((ckpt.parents[1] / "metrics.json").read_text()).get("final", {})
+        final = (read_metrics(ckpt.parents[1]) or {}).get("final", {})
         table[name] = {k.removeprefix("test/"): v for k, v in final.items() if k.startswith(("test/r2_", "test/mse_"))}
     fig = plot_toy_predictions(x[0], y, predictions, datamodule.target_names)
     writer = _summary_writer(out_dir / "tensorboard")
-    save_figure(fig, out_dir / "figures" / "toy_comparison.png", _WriterAsLogger(writer), tag="toy/comparison")
+    save_figure(fig, out_dir / "figures" / "toy_comparison.png", writer, tag="toy/comparison")
     writer.close()
-    (out_dir / "toy_comparison.json").write_text(json.dumps(table, indent=2))
-    (out_dir / "toy_comparison.md").write_text(comparison_markdown(table, datamodule.target_names))
+    write_atomic(out_dir / "toy_comparison.json", json.dumps(table, indent=2))
+    write_atomic(out_dir / "toy_comparison.md", comparison_markdown(table, datamodule.target_names))
     return table
 
 
 def comparison_markdown(table: dict, target_names) -> str:
     models = list(table)
-    lines = ["| target | " + " | ".join(f"{m} R² | {m} MSE" for m in models) + " |",
-             "|---|" + "---|---|" * len(models)]
-    for t in target_names:
-        cells = []
-        for m in models:
-            r2, mse = table[m].get(f"r2_{t}"), table[m].get(f"mse_{t}")
-            cells.append(f"{r2:.4f} | {mse:.4f}" if r2 is not None and mse is not None else "– | –")
-        lines.append(f"| {t} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    header = ["target", *[f"{m} {what}" for m in models for what in ("R²", "MSE")]]
+    rows = [[t, *[table[m].get(f"{what}_{t}") for m in models for what in ("r2", "mse")]] for t in target_names]
+    return markdown_table(header, rows)
 
 
 def _summary_writer(log_dir: Path):
     from torch.utils.tensorboard import SummaryWriter
 
     return SummaryWriter(log_dir=str(log_dir))
-
-
-class _WriterAsLogger:
-    """Lets save_figure write to a bare SummaryWriter the way it writes to a Lightning logger."""
-
-    def __init__(self, writer):
-        self.experiment = writer
 
 
 class ToyComparison(Callback):
@@ -112,5 +103,5 @@ class ToyComparison(Callback):
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        raise SystemExit("usage: python -m lit_hw.toy_comparison <sweep_dir>")
+        raise SystemExit("usage: python -m lit_hw.experiments.toy_comparison <sweep_dir>")
     compare_toy_runs(sys.argv[1])

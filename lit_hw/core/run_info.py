@@ -9,12 +9,12 @@ from pathlib import Path
 import lightning
 import torch
 
-import lit_hw
+from lit_hw import __version__
 
 
 def git_commit(cwd: str | Path | None = None) -> str | None:
     """The commit of the lit_hw checkout, with '-dirty' if it has local changes; None outside git."""
-    cwd = cwd or Path(lit_hw.__file__).resolve().parent
+    cwd = cwd or Path(__file__).resolve().parent
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=True
@@ -29,7 +29,7 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
 
 def versions() -> dict:
     return {
-        "lit_hw": lit_hw.__version__,
+        "lit_hw": __version__,
         "torch": torch.__version__,
         "lightning": lightning.__version__,
         "python": platform.python_version(),

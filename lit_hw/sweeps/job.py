@@ -19,8 +19,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from lit_hw.atomic_files import write_atomic
-from lit_hw.errors import SweepConfigError
+from lit_hw.core.atomic_files import write_atomic
+from lit_hw.core.run_files import read_metrics
+from lit_hw.core.errors import SweepConfigError
 
 RELAUNCHING_STRATEGIES = ("ddp", "fsdp", "deepspeed")
 # started by multiprocessing or fork, not by re-running the command line
@@ -87,10 +88,7 @@ def failure_recorded(metrics_path: str | Path):
 
 
 def record_failure(path: Path, err: BaseException) -> None:
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        record = {"final": {}, "epochs_run": 0, "history": [], "overrides": _overrides()}
+    record = read_metrics(path.parent) or {"final": {}, "epochs_run": 0, "history": [], "overrides": _overrides()}
     if record.get("status") in ("failed", "interrupted") and record.get("error"):
         return  # the RunRecord callback already wrote what happened inside trainer.fit
     record["status"] = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"

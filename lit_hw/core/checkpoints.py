@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from lit_hw.errors import UserError
+from lit_hw.core.errors import UserError
 
 
 def load_checkpoint(path: str | Path) -> dict:

@@ -16,7 +16,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from lit_hw.sweep_summary import UNFINISHED, write_summary
+from lit_hw.sweeps.summary import UNFINISHED, write_summary
 
 log = logging.getLogger(__name__)
 

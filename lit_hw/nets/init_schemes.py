@@ -1,10 +1,10 @@
-"""Weight initialization schemes applied to every Linear and Conv layer of a net."""
+"""Weight initialization schemes (``init=zero|he|xavier``) applied to every Linear and Conv layer of a net."""
 
 from __future__ import annotations
 
 from torch import nn
 
-from lit_hw.errors import ConfigError
+from lit_hw.core.checks import require_in
 
 SCHEMES = ("default", "zero", "he", "xavier")
 _LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d)
@@ -12,8 +12,7 @@ _LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.Co
 
 def apply_init(net: nn.Module, scheme: str) -> nn.Module:
     """default keeps PyTorch's init; zero zeroes weights *and* biases; he/xavier zero the biases."""
-    if scheme not in SCHEMES:
-        raise ConfigError(f"init={scheme!r} is not a scheme; choose one of {', '.join(SCHEMES)}")
+    require_in("init.scheme", scheme, SCHEMES, what="scheme")
     if scheme == "default":
         return net
     for layer in net.modules():

@@ -15,7 +15,7 @@ from typing import Any
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 
-from lit_hw.atomic_files import write_atomic
+from lit_hw.core.atomic_files import write_atomic
 
 JOB_RETURN_ENV = "LIT_HW_JOB_RETURN"
 

@@ -1,4 +1,4 @@
-"""The Hydra side of ``hydra/launcher=gpu_pool``; the pool itself is lit_hw.launchers.gpu_pool.
+"""The Hydra side of ``hydra/launcher=gpu_pool``; the pool itself is lit_hw.sweeps.gpu_pool.
 
 Hydra only instantiates launcher classes defined under ``hydra_plugins``, so this
 module holds the class and nothing else.
@@ -13,7 +13,7 @@ from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
-from lit_hw.launchers.gpu_pool import GpuPool
+from lit_hw.sweeps.gpu_pool import GpuPool
 
 
 class GpuPoolLauncher(Launcher):

@@ -33,8 +33,8 @@ from hydra.errors import CompactHydraException
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from lit_hw.errors import ConfigError
-from lit_hw.launchers.job_return import JOB_RETURN_ENV, SaveJobReturn, load_job_return
+from lit_hw.core.errors import ConfigError
+from lit_hw.sweeps.job_return import JOB_RETURN_ENV, SaveJobReturn, load_job_return
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import sys
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from lit_hw.errors import SweepConfigError, UserError
+from lit_hw.core.errors import SweepConfigError, UserError
 
 log = logging.getLogger("lit_hw")
 

@@ -4,18 +4,18 @@
   zero_init.py         a zero-initialized ReLU MLP never leaves zero; He/Xavier do
   shared_threshold.py  relu(x − t) with one shared t is a Linear+ReLU with a shifted bias
 
-``run_all()`` runs the three checks; ``python -m lit_hw.theory`` prints their results as JSON.
+``run_all()`` runs the three checks; ``python -m lit_hw.experiments.theory`` prints their results as JSON.
 """
 
 from __future__ import annotations
 
 
 def run_all(seed: int = 0, zero_init_data=None) -> dict:
-    # Imported here: lit_hw.nets.activations imports lit_hw.theory.sigmoid, and the zero-init
+    # Imported here: lit_hw.nets.activations imports lit_hw.nets.sigmoid, and the zero-init
     # check imports the MLP, which imports activations.
-    from lit_hw.theory.shared_threshold import check_shared_threshold
-    from lit_hw.theory.sigmoid import check_sigmoid
-    from lit_hw.theory.zero_init import check_zero_init
+    from lit_hw.experiments.theory.shared_threshold import check_shared_threshold
+    from lit_hw.nets.sigmoid import check_sigmoid
+    from lit_hw.experiments.theory.zero_init import check_zero_init
 
     return {
         "sigmoid_from_output": check_sigmoid(seed=seed),

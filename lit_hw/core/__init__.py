@@ -1,0 +1,1 @@
+"""Lowest layer: errors, value checks, config check, run files (metrics.json, checkpoints), process settings."""

@@ -1,0 +1,1 @@
+"""Matplotlib figures as PNG (written atomically) and TensorBoard images."""

@@ -1,0 +1,1 @@
+"""Everything about multiruns: launchers (gpu_pool), the job wrapper, summaries, Hydra callbacks."""

@@ -1,0 +1,117 @@
+"""Summarize a sweep dir from its jobs' metrics.json: a table, PNG plots, TensorBoard images.
+
+Written into the sweep dir:
+  summary.csv, summary.md   one row per job: overrides, status, final train/val/test loss and
+                            accuracy, best val acc, epochs run, train and wall time
+  plots/*.png               per-epoch curves of every job, one figure per metric, and the final
+                            test accuracy against each swept value (lit_hw.sweeps.summary_plots)
+  summary_tensorboard/      the same figures as TensorBoard images (next to the jobs' runs)
+
+Works on a finished or a partial sweep: a job without metrics.json yet is listed as ``pending``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from lit_hw.core.atomic_files import write_atomic
+from lit_hw.core.run_files import as_float, read_metrics
+from lit_hw.core.tables import csv_text, format_cell, markdown_table
+from lit_hw.sweeps.summary_plots import write_plots, write_tensorboard_images
+
+COLUMNS = ["job", "overrides", "status", "train/loss", "train/acc", "val/loss", "val/acc", "test/loss",
+           "test/acc", "val/acc_best", "epochs_run", "train_time_s", "wall_time_s", "error"]
+METRIC_COLUMNS = COLUMNS[3:10]
+# statuses of jobs that did not finish: a sweep with any of these at its end failed
+UNFINISHED = ("failed", "interrupted", "pending", "running")
+
+
+def job_number(job_dir: Path) -> int:
+    """Hydra's job number, the head of a job dir's name (``3_optim.lr=0.1``)."""
+    head = job_dir.name.split("_", 1)[0]
+    return int(head) if head.isdigit() else 10**9
+
+
+def job_dirs(sweep_dir: str | Path) -> list[Path]:
+    """The job dirs of a sweep (subdirs with metrics.json or Hydra's .hydra/), in job-number order."""
+    dirs = [d for d in Path(sweep_dir).iterdir()
+            if d.is_dir() and ((d / "metrics.json").is_file() or (d / ".hydra").is_dir())]
+    return sorted(dirs, key=lambda d: (job_number(d), d.name))
+
+
+def read_overrides(job_dir: Path, record: dict) -> list[str]:
+    if record.get("overrides") is not None:
+        return list(record["overrides"])
+    path = job_dir / ".hydra" / "overrides.yaml"
+    if path.is_file():
+        from omegaconf import OmegaConf
+
+        return list(OmegaConf.load(path))
+    return []
+
+
+def wall_time_s(job_dir: Path) -> float:
+    """Job start (Hydra writes .hydra/ first) to the last metrics.json write."""
+    start, end = job_dir / ".hydra" / "overrides.yaml", job_dir / "metrics.json"
+    if start.is_file() and end.is_file():
+        return round(end.stat().st_mtime - start.stat().st_mtime, 2)
+    return math.nan
+
+
+def collect_jobs(sweep_dir: str | Path) -> list[dict]:
+    """One row per job dir, in job-number order."""
+    jobs = []
+    for job_dir in job_dirs(sweep_dir):
+        record = read_metrics(job_dir) or {"status": "pending"}
+        final = record.get("final") or {}
+        row = {"job": job_dir.name, "dir": job_dir, "overrides": read_overrides(job_dir, record),
+               "status": record.get("status", "pending"), "error": record.get("error") or "",
+               "epochs_run": record.get("epochs_run", 0),
+               "train_time_s": round(sum(record.get("epoch_train_time_s") or []), 2),
+               "wall_time_s": wall_time_s(job_dir), "history": record.get("history") or [], "record": record}
+        row.update({key: as_float(final.get(key)) for key in METRIC_COLUMNS})
+        jobs.append(row)
+    return jobs
+
+
+def swept_values(jobs: list[dict]) -> dict[str, list[str]]:
+    """Override keys whose value differs between jobs, with each job's value (in job order)."""
+    per_job = [dict(o.split("=", 1) for o in job["overrides"] if "=" in o) for job in jobs]
+    keys = sorted({k for d in per_job for k in d})
+    return {k: [d.get(k, "") for d in per_job] for k in keys if len({d.get(k, "") for d in per_job}) > 1}
+
+
+def label(job: dict, swept: dict[str, list[str]]) -> str:
+    mine = [o for o in job["overrides"] if o.split("=", 1)[0] in swept]
+    return ",".join(mine) or job["job"]
+
+
+def summary_markdown(jobs: list[dict], sweep_dir: Path, plots: list[Path]) -> str:
+    shown = COLUMNS[:-1]
+    counts = ", ".join(f"{sum(j['status'] == s for j in jobs)} {s}" for s in sorted({j["status"] for j in jobs}))
+    text = f"# Sweep summary: {sweep_dir}\n\n{len(jobs)} jobs: {counts}\n\n"
+    text += markdown_table(shown, [[job[c] for c in shown] for job in jobs])
+    finished = [j for j in jobs if not math.isnan(j["val/acc_best"])]
+    if finished:
+        best = max(finished, key=lambda j: j["val/acc_best"])
+        text += (f"\nBest val/acc: {best['val/acc_best']:.4f} ({format_cell(best['overrides'])}), "
+                 f"its test/acc {format_cell(best['test/acc'])}.\n")
+    errors = [j for j in jobs if j["error"]]
+    if errors:
+        text += "\n## Errors\n\n" + "".join(f"- {j['job']}: {j['error']}\n" for j in errors)
+    if plots:
+        text += "\n## Plots\n\n" + "".join(f"![{p.stem}]({p.relative_to(sweep_dir).as_posix()})\n" for p in plots)
+    return text
+
+
+def write_summary(sweep_dir: str | Path, tensorboard: bool = True) -> list[dict]:
+    """Build every summary file for ``sweep_dir``; return the job rows."""
+    sweep_dir = Path(sweep_dir)
+    jobs = collect_jobs(sweep_dir)
+    plots = write_plots(jobs, sweep_dir, swept_values(jobs), label) if jobs else []
+    write_atomic(sweep_dir / "summary.csv", csv_text(COLUMNS, [[job[c] for c in COLUMNS] for job in jobs]))
+    write_atomic(sweep_dir / "summary.md", summary_markdown(jobs, sweep_dir, plots))
+    if tensorboard and plots:
+        write_tensorboard_images(plots, sweep_dir)
+    return jobs

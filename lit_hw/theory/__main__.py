@@ -1,7 +1,0 @@
-"""python -m lit_hw.theory: run the theory checks and print their results as JSON."""
-
-import json
-
-from lit_hw.theory import run_all
-
-print(json.dumps(run_all(), indent=2))
