@@ -29,12 +29,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from tests.helpers.mnist_files import write_random_mnist
 from lit_hw.core.cpu_speed import apply_cpu_speed_settings
 from lit_hw.data.mnist import MNIST_MEAN, MNIST_STD, MNISTDataModule
 from lit_hw.nets.linear import LinearNet
 from lit_hw.nets.mlp import MLP
 from lit_hw.tasks.optim import build_optimizer
+from tests.helpers.mnist_files import write_random_mnist
 
 NETS = {"mlp": lambda: MLP(hidden_sizes=[256]), "linear": LinearNet}
 BATCH = 64
@@ -52,8 +52,16 @@ def steady(times: list[float]) -> float:
 def time_lit_hw(model: str, data_dir: Path, epochs: int, out: Path, device: str) -> list[float]:
     accelerator = "cpu" if device == "cpu" else "gpu"
     cmd = [
-        sys.executable, "-m", "lit_hw.train", f"model={model}", "data.source=local", f"data.data_dir={data_dir}",
-        f"data.batch_size={BATCH}", f"trainer.max_epochs={epochs}", f"trainer.accelerator={accelerator}", "test=false",
+        sys.executable,
+        "-m",
+        "lit_hw.train",
+        f"model={model}",
+        "data.source=local",
+        f"data.data_dir={data_dir}",
+        f"data.batch_size={BATCH}",
+        f"trainer.max_epochs={epochs}",
+        f"trainer.accelerator={accelerator}",
+        "test=false",
         f"hydra.run.dir={out}",
     ]
     subprocess.run(cmd, check=True, capture_output=True)
@@ -64,7 +72,7 @@ def plain_epochs(model: str, device: str, epochs: int, batches) -> list[float]:
     """Time ``epochs`` passes of a hand-written PyTorch step over ``batches()`` (fresh each epoch)."""
     torch.manual_seed(0)
     net = NETS[model]().to(device)
-    opt = build_optimizer(net.parameters(), name="adam", lr=1e-3)
+    opt = build_optimizer(net.parameters(), {"_target_": "torch.optim.Adam", "lr": 1e-3})
     times = []
     for _ in range(epochs):
         start = time.perf_counter()
@@ -123,14 +131,24 @@ def main(argv=None) -> dict:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = write_random_mnist(Path(tmp) / "data", n_train=args.n_train, n_test=1_000)
-        print(f"{args.n_train} MNIST-format images, batch {BATCH}, Adam, device {args.device}, "
-              f"{torch.get_num_threads()} torch threads")
+        print(
+            f"{args.n_train} MNIST-format images, batch {BATCH}, Adam, device {args.device}, "
+            f"{torch.get_num_threads()} torch threads"
+        )
         print(f"{'model':8} {'lit_hw s':>9} {'raw s':>8} {'torchvision s':>14} {'lit/raw':>8} {'tv/lit':>7}")
         for model in args.models:
             lit = steady(time_lit_hw(model, data_dir, args.epochs, Path(tmp) / f"run_{model}", args.device))
             raw = steady(time_raw_loop(model, data_dir, args.epochs, args.device))
-            tv = steady(time_torchvision(model, data_dir, args.torchvision_epochs, args.torchvision_workers, args.device))
-            results[model] = {"lit_hw_s": lit, "raw_s": raw, "torchvision_s": tv, "lit_over_raw": lit / raw, "torchvision_over_lit": tv / lit}
+            tv = steady(
+                time_torchvision(model, data_dir, args.torchvision_epochs, args.torchvision_workers, args.device)
+            )
+            results[model] = {
+                "lit_hw_s": lit,
+                "raw_s": raw,
+                "torchvision_s": tv,
+                "lit_over_raw": lit / raw,
+                "torchvision_over_lit": tv / lit,
+            }
             print(f"{model:8} {lit:9.3f} {raw:8.3f} {tv:14.3f} {lit / raw:8.2f} {tv / lit:7.1f}")
     return results
 

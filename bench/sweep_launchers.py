@@ -24,9 +24,21 @@ LRS = ["0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1", "3"]
 
 
 def run_sweep(launcher: list[str], sweep_dir: Path, data_dir: Path, jobs: int, epochs: int) -> float:
-    command = [sys.executable, "-m", "lit_hw.train", "-m", *launcher, f"hydra.sweep.dir={sweep_dir}",
-               "model=mlp", "data.source=local", f"data.data_dir={data_dir}", f"trainer.max_epochs={epochs}",
-               "logger=none", "callbacks.progress_bar.refresh_rate=0", f"optim.lr={','.join(LRS[:jobs])}"]
+    command = [
+        sys.executable,
+        "-m",
+        "lit_hw.train",
+        "-m",
+        *launcher,
+        f"hydra.sweep.dir={sweep_dir}",
+        "model=mlp",
+        "data.source=local",
+        f"data.data_dir={data_dir}",
+        f"trainer.max_epochs={epochs}",
+        "logger=none",
+        "callbacks.progress_bar.refresh_rate=0",
+        f"optim.lr={','.join(LRS[:jobs])}",
+    ]
     start = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -49,8 +61,9 @@ def main() -> None:
         data_dir = write_bundled_mnist(tmp / "mnist", n_test=1_000)
         slots = "[" + ",".join(str(i) for i in range(args.slots)) + "]"
         basic = run_sweep([], tmp / "basic", data_dir, args.jobs, args.epochs)
-        pool = run_sweep(["hydra/launcher=gpu_pool", f"hydra.launcher.slots={slots}"], tmp / "pool", data_dir,
-                         args.jobs, args.epochs)
+        pool = run_sweep(
+            ["hydra/launcher=gpu_pool", f"hydra.launcher.slots={slots}"], tmp / "pool", data_dir, args.jobs, args.epochs
+        )
     print(f"{args.jobs}-job sweep, {args.epochs} epochs each (MLP, 4,000 genuine MNIST digits), CPU")
     print(f"  basic launcher           {basic:7.1f} s")
     print(f"  gpu_pool, {args.slots} CPU slots     {pool:7.1f} s")

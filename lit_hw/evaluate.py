@@ -16,8 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.core.checkpoints import load_checkpoint, model_name
 from lit_hw.core.cli import report_user_errors
-from lit_hw.core.resolvers import register_resolvers
 from lit_hw.core.errors import UserError
+from lit_hw.core.resolvers import register_resolvers
 
 register_resolvers()  # ${lit_hw.short:...} in conf/hydra/default.yaml
 log = logging.getLogger("lit_hw.evaluate")
@@ -28,13 +28,20 @@ def evaluate(cfg: DictConfig) -> dict:
     info = checkpoint["lit_hw"]
     held = model_name(checkpoint)
     if cfg.get("expect_model") and cfg.expect_model != held:
-        raise UserError(f"{cfg.ckpt_path} holds a '{held}' model, not expect_model={cfg.expect_model}; drop expect_model= or pick a checkpoint of that model")
+        raise UserError(
+            f"{cfg.ckpt_path} holds a '{held}' model, not expect_model={cfg.expect_model}; drop expect_model= or pick a checkpoint of that model"
+        )
     task_cls = get_class(info["task"])
     task = task_cls.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
     data_kwargs = {**info["data"], **OmegaConf.to_container(cfg.data, resolve=True)}
     datamodule = get_class(info["datamodule"])(**data_kwargs)
-    trainer = L.Trainer(accelerator=cfg.accelerator, devices=1, logger=False, enable_checkpointing=False,
-                        default_root_dir=cfg.paths.output_dir)  # figures the task writes land in the eval dir
+    trainer = L.Trainer(
+        accelerator=cfg.accelerator,
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        default_root_dir=cfg.paths.output_dir,
+    )  # figures the task writes land in the eval dir
     results = trainer.test(task, datamodule=datamodule, verbose=False)[0]
     record = {
         "ckpt_path": str(Path(cfg.ckpt_path).resolve()),

@@ -88,11 +88,19 @@ def train(cfg: DictConfig) -> dict:
     record.info["data"] = datamodule.describe() if hasattr(datamodule, "describe") else {}
     if diverged_at:
         record.info["diverged_at"] = diverged_at
-        log.warning("training diverged (%s) at epoch %d, step %d", diverged_at["reason"], diverged_at["epoch"], diverged_at["step"])
+        log.warning(
+            "training diverged (%s) at epoch %d, step %d",
+            diverged_at["reason"],
+            diverged_at["epoch"],
+            diverged_at["step"],
+        )
     if trainer.is_global_zero:
         record.finish("diverged" if diverged_at else "ok", final)
         for logger in trainer.loggers:
-            logger.log_hyperparams(hparams_for_tensorboard(cfg), metrics={f"hp/{k}": v for k, v in record.final.items() if isinstance(v, (int, float))})
+            logger.log_hyperparams(
+                hparams_for_tensorboard(cfg),
+                metrics={f"hp/{k}": v for k, v in record.final.items() if isinstance(v, (int, float))},
+            )
             logger.finalize("success")
     log.info("run dir: %s", output_dir.resolve())
     if torch.distributed.is_available() and torch.distributed.is_initialized():

@@ -16,10 +16,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from lit_hw.sweeps.plugins import register_hydra_plugins
+from lit_hw.core.resolvers import register_resolvers
 from lit_hw.sweeps.job import failure_recorded
+from lit_hw.sweeps.plugins import register_hydra_plugins
 
 register_hydra_plugins()
+register_resolvers()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
@@ -29,16 +31,29 @@ def main(cfg: DictConfig):
     with failure_recorded(out / "metrics.json"):
         start = time.time()
         time.sleep(float(cfg.get("probe_sleep_s", 1.5)))
-        probe = {"pid": os.getpid(), "num": num, "start": start, "end": time.time(),
-                 "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-                 "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-                 "overrides": list(HydraConfig.get().overrides.task)}
+        probe = {
+            "pid": os.getpid(),
+            "num": num,
+            "start": start,
+            "end": time.time(),
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+            "overrides": list(HydraConfig.get().overrides.task),
+        }
         (out / "probe.json").write_text(json.dumps(probe))
         if num in list(cfg.get("fail_jobs", [])):
             raise RuntimeError(f"probe job {num} failed on purpose")
-        (out / "metrics.json").write_text(json.dumps({"status": "ok", "final": {"val/acc_best": 0.5 + num},
-                                                      "epochs_run": 1, "history": [],
-                                                      "overrides": probe["overrides"]}))
+        (out / "metrics.json").write_text(
+            json.dumps(
+                {
+                    "status": "ok",
+                    "final": {"val/acc_best": 0.5 + num},
+                    "epochs_run": 1,
+                    "history": [],
+                    "overrides": probe["overrides"],
+                }
+            )
+        )
     return 0.5 + num
 
 

@@ -18,9 +18,20 @@ FLOORS = {"linear": 0.87, "mlp": 0.89, "cnn": 0.95}
 @pytest.mark.slow
 @pytest.mark.parametrize("model", sorted(FLOORS))
 def test_ten_epoch_test_accuracy_on_genuine_digits(model, real_mnist_dir, tmp_path, cli):
-    cli("lit_hw.train", f"model={model}", "data.source=local", f"data.data_dir={real_mnist_dir}",
-        "trainer.max_epochs=10", "trainer.accelerator=cpu", "optim=adam", "optim.lr=0.001", "data.batch_size=64",
-        "seed=0", "trainer.enable_progress_bar=false", f"hydra.run.dir={tmp_path}")
+    cli(
+        "lit_hw.train",
+        f"model={model}",
+        "data.source=local",
+        f"data.data_dir={real_mnist_dir}",
+        "trainer.max_epochs=10",
+        "trainer.accelerator=cpu",
+        "optim=adam",
+        "optim.lr=0.001",
+        "data.batch_size=64",
+        "seed=0",
+        "trainer.enable_progress_bar=false",
+        f"hydra.run.dir={tmp_path}",
+    )
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "ok"
     assert metrics["data"]["sizes"]["test"] == 1000

@@ -31,8 +31,15 @@ def test_bad_autoencoder_configs_raise():
 
 
 def test_run_writes_ae_and_pca_metrics_and_figures(cli, tmp_path, real_mnist_dir):
-    cli("lit_hw.train", "model=autoencoder", "data.source=local", f"data.data_dir={real_mnist_dir}",
-        "trainer.max_epochs=1", "trainer.limit_train_batches=10", f"hydra.run.dir={tmp_path}")
+    cli(
+        "lit_hw.train",
+        "model=autoencoder",
+        "data.source=local",
+        f"data.data_dir={real_mnist_dir}",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=10",
+        f"hydra.run.dir={tmp_path}",
+    )
     record = json.loads((tmp_path / "metrics.json").read_text())
     final = record["final"]
     for key in AE_METRICS:
@@ -49,8 +56,16 @@ def test_run_writes_ae_and_pca_metrics_and_figures(cli, tmp_path, real_mnist_dir
 
 
 def test_normalized_pixels_are_refused(cli, tmp_path, random_mnist_dir):
-    proc = cli("lit_hw.train", "model=autoencoder", "data.source=local", f"data.data_dir={random_mnist_dir}",
-               "data.normalize=true", "trainer.max_epochs=1", f"hydra.run.dir={tmp_path}", check=False)
+    proc = cli(
+        "lit_hw.train",
+        "model=autoencoder",
+        "data.source=local",
+        f"data.data_dir={random_mnist_dir}",
+        "data.normalize=true",
+        "trainer.max_epochs=1",
+        f"hydra.run.dir={tmp_path}",
+        check=False,
+    )
     assert proc.returncode == 2 and "data.normalize=false" in proc.stderr
 
 
@@ -62,8 +77,15 @@ def test_autoencoder_beats_pca(cli, tmp_path):
 
     data_dir = write_bundled_mnist(tmp_path / "mnist", n_test=1_000)
     run = tmp_path / "run"
-    cli("lit_hw.train", "experiment=autoencoder", "data.source=local", f"data.data_dir={data_dir}", "logger=none",
-        f"hydra.run.dir={run}", timeout=1200)
+    cli(
+        "lit_hw.train",
+        "experiment=autoencoder",
+        "data.source=local",
+        f"data.data_dir={data_dir}",
+        "logger=none",
+        f"hydra.run.dir={run}",
+        timeout=1200,
+    )
     final = json.loads((run / "metrics.json").read_text())["final"]
     assert final["test/mse"] <= 0.95 * final["test/pca_mse"]
     assert final["test/knn_acc"] >= final["test/pca_knn_acc"] + 0.10

@@ -19,9 +19,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from lit_hw.core.config_check import check_config
-from lit_hw.data.idx_files import raw_folder, write_idx
 from lit_hw.core.errors import UserError
-from tests.conftest import ROOT, run_cli
+from lit_hw.data.idx_files import raw_folder, write_idx
+from tests.helpers.cli import ROOT, run_cli
 
 # (id, extra overrides, phrases the one error line must contain)
 TRAIN_CASES = [
@@ -32,8 +32,18 @@ TRAIN_CASES = [
     ("max_epochs_zero", ["trainer.max_epochs=0"], ["trainer.max_epochs=0", "whole number >= 1"]),
     # the random fixture has 600 training images
     ("val_size_whole_split", ["data.val_size=600"], ["data.val_size=600", "from 1 to 599"]),
-    ("mlp_without_hidden_layer", ["model.hidden_sizes=[]"], ["model.hidden_sizes=[]", "at least one size", "model=linear"]),
-    ("unknown_optimizer", ["optim.name=rmsprop"], ["optim.name='rmsprop'", "adam, adamw, sgd"]),
+    (
+        "mlp_without_hidden_layer",
+        ["model.hidden_sizes=[]"],
+        ["model.hidden_sizes=[]", "at least one size", "model=linear"],
+    ),
+    ("old_optimizer_spelling", ["optim.name=sgd"], ["optim.name='sgd'", "optim=sgd", "optim._target_"]),
+    (
+        "unknown_optimizer_class",
+        ["optim._target_=torch.optim.Nope"],
+        ["optim._target_='torch.optim.Nope'", "torch.optim"],
+    ),
+    ("negative_seed", ["seed=-1"], ["seed=-1", "whole number >= 0"]),
     ("unknown_init_scheme", ["init.scheme=orthogonal"], ["init.scheme='orthogonal'", "default, zero, he, xavier"]),
     ("added_optimizer_key", ["+optim.momentun=0.9"], ["optim.momentun", "accepted:", "weight_decay"]),
 ]
@@ -189,7 +199,12 @@ def test_missing_data_dir_names_expected_files_and_place(results, bad_data_dirs)
     proc, run_dir = results["data_missing"]
     line = error_line(proc)
     assert str(bad_data_dirs["missing"] / "MNIST" / "raw") in line
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         assert name in line
     assert_nothing_half_written(run_dir)
 

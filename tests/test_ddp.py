@@ -8,16 +8,32 @@ import json
 import pytest
 import yaml
 
-from tests.conftest import run_cli
+from tests.helpers.cli import run_cli
 
-DDP_CPU = ("trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.max_epochs=1",
-           "trainer.limit_train_batches=4", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
-           "logger=none")
+DDP_CPU = (
+    "trainer=ddp",
+    "trainer.accelerator=cpu",
+    "trainer.devices=2",
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=4",
+    "trainer.limit_val_batches=1",
+    "trainer.limit_test_batches=1",
+    "logger=none",
+)
 
 
 def test_ddp_in_a_multirun_with_the_basic_launcher_is_refused(tmp_path, random_mnist_dir):
-    proc = run_cli("lit_hw.train", "-m", f"hydra.sweep.dir={tmp_path}", "data.source=local",
-                   f"data.data_dir={random_mnist_dir}", *DDP_CPU, "optim.lr=0.01,0.1", check=False, timeout=300)
+    proc = run_cli(
+        "lit_hw.train",
+        "-m",
+        f"hydra.sweep.dir={tmp_path}",
+        "data.source=local",
+        f"data.data_dir={random_mnist_dir}",
+        *DDP_CPU,
+        "optim.lr=0.01,0.1",
+        check=False,
+        timeout=300,
+    )
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "trainer.strategy=ddp" in errors[0] and "hydra/launcher=gpu_pool" in errors[0]
@@ -26,8 +42,14 @@ def test_ddp_in_a_multirun_with_the_basic_launcher_is_refused(tmp_path, random_m
 
 @pytest.mark.slow
 def test_ddp_single_run_on_cpu_uses_two_processes(tmp_path, random_mnist_dir):
-    run_cli("lit_hw.train", f"hydra.run.dir={tmp_path}", "data.source=local", f"data.data_dir={random_mnist_dir}",
-            *DDP_CPU, timeout=400)
+    run_cli(
+        "lit_hw.train",
+        f"hydra.run.dir={tmp_path}",
+        "data.source=local",
+        f"data.data_dir={random_mnist_dir}",
+        *DDP_CPU,
+        timeout=400,
+    )
     record = json.loads((tmp_path / "metrics.json").read_text())
     assert record["status"] == "ok" and record["final"]["test/acc"] >= 0
     assert (tmp_path / "train_ddp_process_1.log").is_file()  # rank 1, relaunched by Lightning
@@ -36,9 +58,18 @@ def test_ddp_single_run_on_cpu_uses_two_processes(tmp_path, random_mnist_dir):
 @pytest.mark.slow
 def test_gpu_pool_sweep_of_ddp_jobs_runs_each_job_once_with_its_own_override(tmp_path, random_mnist_dir):
     sweep = tmp_path / "sweep"
-    proc = run_cli("lit_hw.train", "-m", "hydra/launcher=gpu_pool", "hydra.launcher.slots=['0,1','2,3']",
-                   f"hydra.sweep.dir={sweep}", "data.source=local", f"data.data_dir={random_mnist_dir}",
-                   *DDP_CPU, "optim.lr=0.01,0.1", timeout=500)
+    proc = run_cli(
+        "lit_hw.train",
+        "-m",
+        "hydra/launcher=gpu_pool",
+        "hydra.launcher.slots=['0,1','2,3']",
+        f"hydra.sweep.dir={sweep}",
+        "data.source=local",
+        f"data.data_dir={random_mnist_dir}",
+        *DDP_CPU,
+        "optim.lr=0.01,0.1",
+        timeout=500,
+    )
     job_dirs = sorted(d for d in sweep.iterdir() if d.is_dir() and (d / ".hydra").is_dir())
     names = [d.name for d in job_dirs]  # no second sweep added jobs
     assert len(names) == 2 and names[0].startswith("0_") and "optim.lr=0.01," in names[0] and names[1].startswith("1_")

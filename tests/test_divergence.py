@@ -7,13 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.helpers.cli import run_cli
 
 CASES = {
     # the case: lr=10 throws the MLP's loss far above chance (caught by max_loss)
     "lr_10": (["model=mlp", "optim.lr=10"], "loss above max_loss"),
     # a loss that overflows to NaN (max_loss off, so only NaN/inf can stop it)
-    "nan": (["model=mlp", "optim=sgd", "optim.lr=1000", "callbacks.stop_on_divergence.max_loss=null"], "non-finite loss"),
+    "nan": (
+        ["model=mlp", "optim=sgd", "optim.lr=1000", "callbacks.stop_on_divergence.max_loss=null"],
+        "non-finite loss",
+    ),
 }
 
 
@@ -21,8 +24,15 @@ CASES = {
 def test_diverging_runs_stop_as_diverged(real_mnist_dir, tmp_path):
     def run(case):
         overrides, _ = CASES[case]
-        return run_cli("lit_hw.train", *overrides, "data.source=local", f"data.data_dir={real_mnist_dir}",
-                       "trainer.max_epochs=3", "logger=tensorboard", f"hydra.run.dir={tmp_path / case}")
+        return run_cli(
+            "lit_hw.train",
+            *overrides,
+            "data.source=local",
+            f"data.data_dir={real_mnist_dir}",
+            "trainer.max_epochs=3",
+            "logger=tensorboard",
+            f"hydra.run.dir={tmp_path / case}",
+        )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         procs = dict(zip(CASES, pool.map(run, CASES)))

@@ -13,8 +13,14 @@ from lit_hw.train import train
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 PRESETS = ("toy", "mnist_linear", "mnist_mlp", "mnist_cnn", "lr_sweep", "init_sweep", "autoencoder")
-FEW_STEPS = ["trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=1",
-             "trainer.limit_test_batches=1", "logger=none", "trainer.accelerator=cpu"]
+FEW_STEPS = [
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=3",
+    "trainer.limit_val_batches=1",
+    "trainer.limit_test_batches=1",
+    "logger=none",
+    "trainer.accelerator=cpu",
+]
 
 
 def compose_preset(name: str, *overrides: str, hydra_node: bool = False):
@@ -44,8 +50,16 @@ def test_preset_composes_and_trains_a_few_steps(name, tmp_path, random_mnist_dir
 
 
 def test_toy_experiment_is_a_two_model_multirun_with_a_comparison(cli, tmp_path):
-    cli("lit_hw.train", "experiment=toy", "data.n_train=32", "data.n_val=8", "data.n_test=8", "data.length=32",
-        "trainer.max_epochs=1", f"hydra.sweep.dir={tmp_path}")
+    cli(
+        "lit_hw.train",
+        "experiment=toy",
+        "data.n_train=32",
+        "data.n_val=8",
+        "data.n_test=8",
+        "data.length=32",
+        "trainer.max_epochs=1",
+        f"hydra.sweep.dir={tmp_path}",
+    )
     scores = json.loads((tmp_path / "toy_comparison.json").read_text())
     assert set(scores) == {"toy_linear", "toy_convnet"}
     assert "r2_linear_smooth" in scores["toy_linear"]
@@ -56,17 +70,34 @@ def test_toy_experiment_is_a_two_model_multirun_with_a_comparison(cli, tmp_path)
 @pytest.mark.slow
 def test_reproduce_fast_writes_every_section(cli, tmp_path, real_mnist_dir):
     report_dir = tmp_path / "report"
-    cli("lit_hw.reproduce", "fast=true", "data_source=local", f"data_dir={real_mnist_dir}",
-        f"hydra.run.dir={report_dir}", timeout=1500)
+    cli(
+        "lit_hw.reproduce",
+        "fast=true",
+        "data_source=local",
+        f"data_dir={real_mnist_dir}",
+        f"hydra.run.dir={report_dir}",
+        timeout=1500,
+    )
     report = (report_dir / "REPORT.md").read_text()
-    for title in ("Toy functions", "MNIST classifiers", "Learning-rate sweep", "Initialization sweep",
-                  "Autoencoder vs PCA", "Theory checks"):
+    for title in (
+        "Toy functions",
+        "MNIST classifiers",
+        "Learning-rate sweep",
+        "Initialization sweep",
+        "Autoencoder vs PCA",
+        "Theory checks",
+    ):
         assert f"## {title}" in report, title
     assert "MNIST source (as resolved by the datamodule): **local**" in report
     assert "failed" not in report
-    for link in ("runs/toy/figures/toy_comparison.png", "runs/autoencoder/figures/codes_scatter.png",
-                 "runs/autoencoder/figures/reconstructions.png", "figures/mnist_val_acc.png",
-                 "figures/lr_sweep_train_loss.png", "figures/init_sweep_val_acc.png"):
+    for link in (
+        "runs/toy/figures/toy_comparison.png",
+        "runs/autoencoder/figures/codes_scatter.png",
+        "runs/autoencoder/figures/reconstructions.png",
+        "figures/mnist_val_acc.png",
+        "figures/lr_sweep_train_loss.png",
+        "figures/init_sweep_val_acc.png",
+    ):
         assert f"]({link})" in report, link
         assert (report_dir / link).is_file(), link
     assert "gradcheck | True" in report

@@ -8,7 +8,7 @@ import pytest
 
 from lit_hw.core.errors import ConfigError
 from lit_hw.sweeps.gpu_pool import quote_override_value, resolve_slots, threads_per_job
-from tests.conftest import run_cli
+from tests.helpers.cli import run_cli
 
 
 def probes(sweep_dir):
@@ -39,8 +39,16 @@ def test_slots_default_to_visible_gpus_and_split_cores(monkeypatch):
 
 def test_four_jobs_on_two_slots_run_two_at_a_time(tmp_path):
     sweep = tmp_path / "sweep"
-    proc = run_cli("tests.gpu_pool_probe", "-m", "hydra/launcher=gpu_pool", "hydra.launcher.slots=[0,1]",
-                   f"hydra.sweep.dir={sweep}", "+probe_sleep_s=2", "seed=1,2,3,4", timeout=300)
+    proc = run_cli(
+        "tests.gpu_pool_probe",
+        "-m",
+        "hydra/launcher=gpu_pool",
+        "hydra.launcher.slots=[0,1]",
+        f"hydra.sweep.dir={sweep}",
+        "+probe_sleep_s=2",
+        "seed=1,2,3,4",
+        timeout=300,
+    )
     runs = probes(sweep)
     assert [r["num"] for r in runs] == [0, 1, 2, 3]
     assert len({r["pid"] for r in runs}) == 4  # a fresh process per job
@@ -60,9 +68,19 @@ def test_four_jobs_on_two_slots_run_two_at_a_time(tmp_path):
 
 def test_a_failed_job_does_not_stop_the_others_and_the_sweep_exits_nonzero(tmp_path):
     sweep = tmp_path / "sweep"
-    proc = run_cli("tests.gpu_pool_probe", "-m", "hydra/launcher=gpu_pool", "hydra.launcher.slots=[0]",
-                   "hydra.launcher.jobs_per_slot=2", f"hydra.sweep.dir={sweep}", "+probe_sleep_s=0.2",
-                   "+fail_jobs=[1]", "seed=1,2,3", timeout=300, check=False)
+    proc = run_cli(
+        "tests.gpu_pool_probe",
+        "-m",
+        "hydra/launcher=gpu_pool",
+        "hydra.launcher.slots=[0]",
+        "hydra.launcher.jobs_per_slot=2",
+        f"hydra.sweep.dir={sweep}",
+        "+probe_sleep_s=0.2",
+        "+fail_jobs=[1]",
+        "seed=1,2,3",
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode != 0
     assert "probe job 1 failed on purpose" in proc.stderr
     assert [r["num"] for r in probes(sweep)] == [0, 1, 2]

@@ -7,11 +7,11 @@ import logging
 import pytest
 import torch
 
-from tests.helpers.mnist_files import write_random_mnist
+from lit_hw.core.errors import ConfigError, DataError
 from lit_hw.data import idx_files, mnist
 from lit_hw.data.mnist import MNISTDataModule, resolve_val_count
 from lit_hw.data.tensor_split import EpochSeededSampler, SliceBatchSampler, TensorSplit, split_loader
-from lit_hw.core.errors import ConfigError, DataError
+from tests.helpers.mnist_files import write_random_mnist
 
 
 def test_local_reads_generated_idx_in_torchvision_layout(random_mnist_dir):

@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
+from lit_hw.core.errors import ConfigError
 from lit_hw.data.tensor_datamodule import TensorDataModule
 from lit_hw.data.tensor_split import TensorSplit
-from lit_hw.core.errors import ConfigError
-from lit_hw.nets.init_schemes import apply_init
 from lit_hw.nets.cnn import ConvNet
+from lit_hw.nets.init_schemes import apply_init
 from lit_hw.nets.linear import LinearNet
 from lit_hw.nets.mlp import MLP
 from lit_hw.tasks.classifier import Classifier
@@ -38,8 +38,16 @@ class TinyData(TensorDataModule):
 def fit_few_steps(net_cfg, init="default", optim=None, steps=4):
     L.seed_everything(0, verbose=False)
     task = Classifier(net=net_cfg, optim=optim or {"name": "adam", "lr": 1e-3}, init=init)
-    trainer = L.Trainer(max_epochs=1, limit_train_batches=steps, limit_val_batches=1, accelerator="cpu",
-                        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer = L.Trainer(
+        max_epochs=1,
+        limit_train_batches=steps,
+        limit_val_batches=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.fit(task, datamodule=TinyData())
     return task, trainer
 

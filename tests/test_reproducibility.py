@@ -11,11 +11,20 @@ import pytest
 import yaml
 
 import lit_hw
-from tests.conftest import run_cli
+from tests.helpers.cli import run_cli
 
 # dropout is on, so the runs also prove that the global RNG is seeded the same way
-CONFIG = ["model=cnn", "model.channels=[4]", "model.fc_size=16", "model.dropout=0.3", "data.batch_size=32",
-          "trainer.max_epochs=2", "trainer.accelerator=cpu", "logger=none", "seed=3"]
+CONFIG = [
+    "model=cnn",
+    "model.channels=[4]",
+    "model.fc_size=16",
+    "model.dropout=0.3",
+    "data.batch_size=32",
+    "trainer.max_epochs=2",
+    "trainer.accelerator=cpu",
+    "logger=none",
+    "seed=3",
+]
 
 
 def comparable(metrics: dict) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import ROOT, run_cli
+from tests.helpers.cli import ROOT, run_cli
 
 MAX_EPOCHS = 2
 
@@ -26,10 +26,18 @@ MAX_EPOCHS = 2
 def overrides(data_dir: Path, run_dir: Path) -> list[str]:
     # ~460 steps per epoch (~0.8 s on an idle 2-core CPU): a signal sent just after epoch 0 lands in epoch 1
     return [
-        "model=cnn", "model.channels=[4]", "model.fc_size=16", "model.dropout=0.3",
-        "data.batch_size=8", "data.source=local", f"data.data_dir={data_dir}",
-        f"trainer.max_epochs={MAX_EPOCHS}", "trainer.accelerator=cpu",
-        "logger=none", "seed=7", f"hydra.run.dir={run_dir}",
+        "model=cnn",
+        "model.channels=[4]",
+        "model.fc_size=16",
+        "model.dropout=0.3",
+        "data.batch_size=8",
+        "data.source=local",
+        f"data.data_dir={data_dir}",
+        f"trainer.max_epochs={MAX_EPOCHS}",
+        "trainer.accelerator=cpu",
+        "logger=none",
+        "seed=7",
+        f"hydra.run.dir={run_dir}",
     ]
 
 
@@ -37,8 +45,9 @@ def start_child(args: list[str], log: Path) -> subprocess.Popen:
     """``python -m lit_hw.train`` in the background; its output goes to ``log`` (a pipe could fill up)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     with open(log, "w") as out:
-        return subprocess.Popen([sys.executable, "-m", "lit_hw.train", *args], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "lit_hw.train", *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 def wait_until_epoch(proc: subprocess.Popen, run_dir: Path, epoch: int, timeout: float = 240) -> None:

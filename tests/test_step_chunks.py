@@ -6,9 +6,9 @@ import lightning as L
 import pytest
 import torch
 
+from lit_hw.core.errors import ConfigError
 from lit_hw.data.tensor_datamodule import TensorDataModule
 from lit_hw.data.tensor_split import StepChunk, TensorSplit, split_loader
-from lit_hw.core.errors import ConfigError
 from lit_hw.tasks.classifier import Classifier
 
 
@@ -16,15 +16,27 @@ class NoiseDigits(TensorDataModule):
     def setup(self, stage=None):
         g = torch.Generator().manual_seed(0)
         x, y = torch.randn(300, 1, 28, 28, generator=g), torch.randint(0, 10, (300,), generator=g)
-        self.splits = {"train": TensorSplit(x, y), "val": TensorSplit(x[:64], y[:64]), "test": TensorSplit(x[:64], y[:64])}
+        self.splits = {
+            "train": TensorSplit(x, y),
+            "val": TensorSplit(x[:64], y[:64]),
+            "test": TensorSplit(x[:64], y[:64]),
+        }
 
 
 def train(steps_per_execution: int):
     L.seed_everything(0, verbose=False)
     task = Classifier(net={"_target_": "lit_hw.nets.mlp.MLP", "hidden_sizes": [32]}, optim={"name": "adam", "lr": 1e-3})
-    data = NoiseDigits(batch_size=32, eval_batch_size=64, on_device=False, seed=0, steps_per_execution=steps_per_execution)
-    trainer = L.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+    data = NoiseDigits(
+        batch_size=32, eval_batch_size=64, on_device=False, seed=0, steps_per_execution=steps_per_execution
+    )
+    trainer = L.Trainer(
+        max_epochs=2,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.fit(task, datamodule=data)
     return task, trainer
 

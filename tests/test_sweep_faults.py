@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.helpers.cli import run_cli
 
 EXPECTED = ["ok", "failed", "diverged", "diverged"]
 
@@ -23,11 +23,21 @@ EXPECTED = ["ok", "failed", "diverged", "diverged"]
 def test_sweep_with_a_diverging_and_a_failing_job(real_mnist_dir, tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli(
-        "lit_hw.train", "-m", f"hydra.sweep.dir={sweep}", "data.source=local", f"data.data_dir={real_mnist_dir}",
-        "model=mlp", "model.hidden_sizes=[64]", "optim=sgd", "trainer.max_epochs=2",
-        "trainer.limit_train_batches=0.3", "logger=none", "test=false",
+        "lit_hw.train",
+        "-m",
+        f"hydra.sweep.dir={sweep}",
+        "data.source=local",
+        f"data.data_dir={real_mnist_dir}",
+        "model=mlp",
+        "model.hidden_sizes=[64]",
+        "optim=sgd",
+        "trainer.max_epochs=2",
+        "trainer.limit_train_batches=0.3",
+        "logger=none",
+        "test=false",
         "optim.lr=0.05,1000",
-        "+callbacks.fail_at._target_=lit_hw.callbacks.fault_injection.FailAtEpoch", "+callbacks.fail_at.epoch=null,1",
+        "+callbacks.fail_at._target_=lit_hw.callbacks.fault_injection.FailAtEpoch",
+        "+callbacks.fail_at.epoch=null,1",
         check=False,
     )
     # the sweep ran every job, and its exit status says that one failed
@@ -36,7 +46,9 @@ def test_sweep_with_a_diverging_and_a_failing_job(real_mnist_dir, tmp_path):
     job_dirs = sorted((d for d in sweep.iterdir() if (d / ".hydra").is_dir()), key=lambda d: int(d.name.split("_")[0]))
     assert len(job_dirs) == 4, [d.name for d in sweep.iterdir()]
     records = [json.loads((d / "metrics.json").read_text()) for d in job_dirs]
-    assert [r["status"] for r in records] == EXPECTED, [(d.name, r["status"], r.get("error")) for d, r in zip(job_dirs, records)]
+    assert [r["status"] for r in records] == EXPECTED, [
+        (d.name, r["status"], r.get("error")) for d, r in zip(job_dirs, records)
+    ]
 
     ok, failed, diverged, diverged_first = records
     assert ok["epochs_run"] == 2 and ok["error"] is None
@@ -58,10 +70,20 @@ def test_a_bad_value_in_one_job_fails_that_job_only(random_mnist_dir, tmp_path):
     """optim.lr=-1 in one job of three: that job is failed with the one-line reason, the others run."""
     sweep = tmp_path / "sweep"
     proc = run_cli(
-        "lit_hw.train", "-m", f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${hydra.job.num}",
-        "data.source=local", f"data.data_dir={random_mnist_dir}", "model=linear", "trainer.max_epochs=1",
-        "trainer.limit_train_batches=2", "logger=none", "test=false", "optim.lr=0.01,-1,0.1",
-        check=False, timeout=300,
+        "lit_hw.train",
+        "-m",
+        f"hydra.sweep.dir={sweep}",
+        "hydra.sweep.subdir=${hydra.job.num}",
+        "data.source=local",
+        f"data.data_dir={random_mnist_dir}",
+        "model=linear",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "logger=none",
+        "test=false",
+        "optim.lr=0.01,-1,0.1",
+        check=False,
+        timeout=300,
     )
     assert proc.returncode != 0
     assert "error: optim.lr=-1 must be a positive finite number" in proc.stderr

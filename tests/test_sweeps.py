@@ -11,22 +11,46 @@ from pathlib import Path
 import pytest
 
 from lit_hw.sweeps.summary import collect_jobs, swept_values, write_summary
-from tests.conftest import run_cli
+from tests.helpers.cli import run_cli
 
-FAST = ("trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=1",
-        "trainer.limit_test_batches=1", "logger=none")
+FAST = (
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=3",
+    "trainer.limit_val_batches=1",
+    "trainer.limit_test_batches=1",
+    "logger=none",
+)
 
 
 def fake_job(sweep: Path, name: str, lr: str, status: str, accs: list, error: str | None = None) -> None:
     job = sweep / name
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text(f"- optim.lr={lr}\n- seed=0\n")
-    history = [{"epoch": i, "train/acc": a, "train/loss": str(math.nan) if a is None else 1 - a,
-                "val/acc": a, "val/loss": 1.0, "train_time_s": 0.5} for i, a in enumerate(accs)]
+    history = [
+        {
+            "epoch": i,
+            "train/acc": a,
+            "train/loss": str(math.nan) if a is None else 1 - a,
+            "val/acc": a,
+            "val/loss": 1.0,
+            "train_time_s": 0.5,
+        }
+        for i, a in enumerate(accs)
+    ]
     final = {"test/acc": accs[-1], "val/acc_best": max(a for a in accs if a is not None)} if status != "failed" else {}
-    (job / "metrics.json").write_text(json.dumps({
-        "status": status, "error": error, "final": final, "epochs_run": len(accs),
-        "epoch_train_time_s": [0.5] * len(accs), "history": history, "overrides": [f"optim.lr={lr}", "seed=0"]}))
+    (job / "metrics.json").write_text(
+        json.dumps(
+            {
+                "status": status,
+                "error": error,
+                "final": final,
+                "epochs_run": len(accs),
+                "epoch_train_time_s": [0.5] * len(accs),
+                "history": history,
+                "overrides": [f"optim.lr={lr}", "seed=0"],
+            }
+        )
+    )
 
 
 def test_summary_of_a_sweep_with_a_diverged_and_a_failed_job(tmp_path):
@@ -65,11 +89,14 @@ def test_report_cli_rebuilds_the_summary_and_rejects_a_missing_dir(tmp_path):
     proc = run_cli("lit_hw.report", str(tmp_path), "--no-tensorboard")
     assert "| 0_optim.lr=0.01 |" in proc.stdout and (tmp_path / "summary.csv").is_file()
     proc = run_cli("lit_hw.report", str(tmp_path / "nope"), check=False)
-    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [f"error: sweep dir not found: {tmp_path / 'nope'} (expected a multirun dir with one subdir per job)"]
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"error: sweep dir not found: {tmp_path / 'nope'} (expected a multirun dir with one subdir per job)"
+    ]
 
 
-@pytest.mark.parametrize("preset, key, values", [("lr_sweep", "optim.lr", "0.001,0.01,0.1,1,10"),
-                                                 ("init_sweep", "init", "zero,he,xavier")])
+@pytest.mark.parametrize(
+    "preset, key, values", [("lr_sweep", "optim.lr", "0.001,0.01,0.1,1,10"), ("init_sweep", "init", "zero,he,xavier")]
+)
 def test_presets_set_the_sweep(preset, key, values):
     proc = run_cli("lit_hw.train", f"experiment={preset}", "--cfg", "hydra")
     assert f"{key}: {values}" in proc.stdout
@@ -80,9 +107,17 @@ def test_presets_set_the_sweep(preset, key, values):
 def test_a_crashing_job_is_recorded_and_the_multirun_exits_nonzero(tmp_path, random_mnist_dir, launcher):
     # an unknown profiler name makes Lightning raise while building the Trainer (outside fit)
     sweep = tmp_path / "sweep"
-    proc = run_cli("lit_hw.train", "-m", f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweep}",
-                   "data.source=local", f"data.data_dir={random_mnist_dir}", *FAST,
-                   "+trainer.profiler=null,not_a_profiler", check=False)
+    proc = run_cli(
+        "lit_hw.train",
+        "-m",
+        f"hydra/launcher={launcher}",
+        f"hydra.sweep.dir={sweep}",
+        "data.source=local",
+        f"data.data_dir={random_mnist_dir}",
+        *FAST,
+        "+trainer.profiler=null,not_a_profiler",
+        check=False,
+    )
     assert proc.returncode != 0
     jobs = collect_jobs(sweep)
     assert [j["status"] for j in jobs] == ["ok", "failed"], proc.stderr[-2000:]
@@ -93,8 +128,16 @@ def test_a_crashing_job_is_recorded_and_the_multirun_exits_nonzero(tmp_path, ran
 @pytest.mark.slow
 def test_lr_sweep_finishes_every_job_and_lr_10_diverges(tmp_path, real_mnist_dir):
     sweep = tmp_path / "sweep"
-    run_cli("lit_hw.train", "-m", "experiment=lr_sweep", f"hydra.sweep.dir={sweep}", "data.source=local",
-            f"data.data_dir={real_mnist_dir}", "trainer.max_epochs=2", "logger=none")
+    run_cli(
+        "lit_hw.train",
+        "-m",
+        "experiment=lr_sweep",
+        f"hydra.sweep.dir={sweep}",
+        "data.source=local",
+        f"data.data_dir={real_mnist_dir}",
+        "trainer.max_epochs=2",
+        "logger=none",
+    )
     jobs = {j["overrides"][0]: j for j in collect_jobs(sweep)}
     assert sorted(jobs) == [f"optim.lr={lr}" for lr in ("0.001", "0.01", "0.1", "1", "10")]
     lr10 = jobs["optim.lr=10"]
@@ -107,7 +150,15 @@ def test_lr_sweep_finishes_every_job_and_lr_10_diverges(tmp_path, real_mnist_dir
 @pytest.mark.slow
 def test_init_sweep_zero_init_learns_nothing_and_he_xavier_learn(tmp_path, real_mnist_dir):
     sweep = tmp_path / "sweep"
-    run_cli("lit_hw.train", "-m", "experiment=init_sweep", "hydra/launcher=gpu_pool", f"hydra.sweep.dir={sweep}",
-            "data.source=local", f"data.data_dir={real_mnist_dir}", "logger=none")
+    run_cli(
+        "lit_hw.train",
+        "-m",
+        "experiment=init_sweep",
+        "hydra/launcher=gpu_pool",
+        f"hydra.sweep.dir={sweep}",
+        "data.source=local",
+        f"data.data_dir={real_mnist_dir}",
+        "logger=none",
+    )
     acc = {j["overrides"][0]: j["test/acc"] for j in collect_jobs(sweep)}
     assert acc["init=zero"] <= 0.2 and acc["init=he"] >= 0.93 and acc["init=xavier"] >= 0.93, acc

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from lit_hw.nets.mlp import MLP
 from lit_hw.experiments.theory import run_all
 from lit_hw.experiments.theory.shared_threshold import SharedThresholdReLU, check_shared_threshold, fold_threshold
-from lit_hw.nets.sigmoid import SigmoidFromOutput, SigmoidFromOutputFunction, check_sigmoid
+from lit_hw.experiments.theory.sigmoid_check import check_sigmoid
 from lit_hw.experiments.theory.zero_init import check_zero_init
+from lit_hw.nets.mlp import MLP
+from lit_hw.nets.sigmoid import SigmoidFromOutput, SigmoidFromOutputFunction
 
 
 def test_sigmoid_from_output_passes_gradcheck_and_matches_torch():

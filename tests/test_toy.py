@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from lit_hw.data.toy import DEFAULT_TARGETS, TARGETS, ToyFunctionsDataModule, register_target
 from lit_hw.core.errors import ConfigError, DataError
+from lit_hw.data.toy import DEFAULT_TARGETS, TARGETS, ToyFunctionsDataModule, register_target
 from lit_hw.nets.toy import ToyConvNet, ToyLinear
 
 
@@ -58,14 +58,17 @@ def test_register_target_adds_a_channel_and_rejects_duplicates():
         register_target("not_a_function_for_test", 3)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"targets": ["nope"]}, "'nope' not registered"),
-    ({"targets": []}, "no target"),
-    ({"targets": ["abs", "abs"]}, "twice"),
-    ({"length": 4}, "data.length=4"),
-    ({"n_train": 0}, "data.n_train=0"),
-    ({"batch_size": 2.5}, "data.batch_size=2.5"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"targets": ["nope"]}, "'nope' not registered"),
+        ({"targets": []}, "no target"),
+        ({"targets": ["abs", "abs"]}, "twice"),
+        ({"length": 4}, "data.length=4"),
+        ({"n_train": 0}, "data.n_train=0"),
+        ({"batch_size": 2.5}, "data.batch_size=2.5"),
+    ],
+)
 def test_bad_data_configs_raise_one_clear_line(kwargs, match):
     with pytest.raises(ConfigError, match=match) as err:
         ToyFunctionsDataModule(**kwargs)
@@ -99,8 +102,17 @@ def test_toy_linear_is_one_linear_map_and_convnet_is_not():
 
 def test_train_logs_per_target_metrics_and_a_figure(cli, tmp_path):
     run = tmp_path / "run"
-    cli("lit_hw.train", "data=toy", "model=toy_convnet", "data.n_train=64", "data.n_val=16", "data.n_test=16",
-        "data.length=32", "trainer.max_epochs=1", f"hydra.run.dir={run}")
+    cli(
+        "lit_hw.train",
+        "data=toy",
+        "model=toy_convnet",
+        "data.n_train=64",
+        "data.n_val=16",
+        "data.n_test=16",
+        "data.length=32",
+        "trainer.max_epochs=1",
+        f"hydra.run.dir={run}",
+    )
     final = json.loads((run / "metrics.json").read_text())["final"]
     for name in DEFAULT_TARGETS:
         assert -10 < final[f"test/r2_{name}"] <= 1 and final[f"test/mse_{name}"] >= 0
@@ -109,8 +121,16 @@ def test_train_logs_per_target_metrics_and_a_figure(cli, tmp_path):
 
 
 def test_task_targets_must_match_the_data(cli, tmp_path):
-    proc = cli("lit_hw.train", "data=toy", "model=toy_linear", "data.targets=[abs]", "task.target_names=[local_max]",
-               "trainer.max_epochs=1", f"hydra.run.dir={tmp_path}", check=False)
+    proc = cli(
+        "lit_hw.train",
+        "data=toy",
+        "model=toy_linear",
+        "data.targets=[abs]",
+        "task.target_names=[local_max]",
+        "trainer.max_epochs=1",
+        f"hydra.run.dir={tmp_path}",
+        check=False,
+    )
     assert proc.returncode == 2
     assert "differ from data.targets" in proc.stderr
 

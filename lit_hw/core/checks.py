@@ -32,7 +32,9 @@ def require_wholes(key: str, values, minimum: int = 1, allow_empty: bool = False
     """A list of whole numbers, each at least ``minimum`` (layer sizes, channel counts)."""
     values = list(values) if isinstance(values, Iterable) and not isinstance(values, str) else [values]
     if (not values and not allow_empty) or any(not is_whole(v) or v < minimum for v in values):
-        raise ConfigError(f"{key}={values} must be a {'' if allow_empty else 'non-empty '}list of whole numbers >= {minimum}")
+        raise ConfigError(
+            f"{key}={values} must be a {'' if allow_empty else 'non-empty '}list of whole numbers >= {minimum}"
+        )
     return values
 
 
@@ -40,7 +42,11 @@ def require_number(key: str, value, minimum: float | None = None, positive: bool
     """A finite number; ``positive`` excludes 0, ``minimum`` is inclusive."""
     ok = is_number(value) and (not positive or value > 0) and (minimum is None or value >= minimum)
     if not ok:
-        what = "a positive finite number" if positive else "a finite number" + (f" >= {minimum:g}" if minimum is not None else "")
+        what = (
+            "a positive finite number"
+            if positive
+            else "a finite number" + (f" >= {minimum:g}" if minimum is not None else "")
+        )
         raise ConfigError(f"{key}={value!r} must be {what}{', e.g. ' + example if example else ''}")
     return value
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
+from lit_hw.core.checks import require_in
+from lit_hw.core.errors import ConfigError, DataError
 from lit_hw.data import idx_files
 from lit_hw.data.tensor_datamodule import TensorDataModule
 from lit_hw.data.tensor_split import TensorSplit
-from lit_hw.core.checks import require_in
-from lit_hw.core.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import lightning as L
 import torch
 
-from lit_hw.data.tensor_split import StepChunk, TensorSplit, split_loader
 from lit_hw.core.checks import require_whole
+from lit_hw.data.tensor_split import StepChunk, TensorSplit, split_loader
 
 
 class TensorDataModule(L.LightningDataModule):
@@ -46,7 +46,9 @@ class TensorDataModule(L.LightningDataModule):
         # first backward after each forward, so chunking would silently skip the sync.
         distributed = self.trainer is not None and self.trainer.world_size > 1
         steps = 1 if distributed else self.steps_per_execution
-        return split_loader(self.splits["train"], self.batch_size, shuffle=True, seed=self.seed, steps_per_execution=steps)
+        return split_loader(
+            self.splits["train"], self.batch_size, shuffle=True, seed=self.seed, steps_per_execution=steps
+        )
 
     def val_dataloader(self):
         val = split_loader(self.splits["val"], self.eval_batch_size, shuffle=False)

@@ -8,8 +8,8 @@ that per-item Python work, which dominates an MNIST epoch on a small net.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
-from typing import Sequence
 
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
@@ -38,7 +38,7 @@ class TensorSplit(Dataset):
         index = torch.as_tensor(indices).to(self.tensors[0].device, non_blocking=True)
         return tuple(t[index] for t in self.tensors)
 
-    def to(self, device: torch.device | str) -> "TensorSplit":
+    def to(self, device: torch.device | str) -> TensorSplit:
         return TensorSplit(*(t.to(device) for t in self.tensors))
 
 
@@ -125,5 +125,7 @@ def split_loader(
     """
     sampler = EpochSeededSampler(split, seed) if shuffle else SequentialSampler(split)
     batches = SliceBatchSampler(sampler, batch_size=batch_size * steps_per_execution, drop_last=False)
-    collate = already_batched if steps_per_execution == 1 else partial(split_into_minibatches, minibatch_size=batch_size)
+    collate = (
+        already_batched if steps_per_execution == 1 else partial(split_into_minibatches, minibatch_size=batch_size)
+    )
     return DataLoader(split, batch_sampler=batches, collate_fn=collate)

@@ -15,15 +15,15 @@ see no edge effects. Targets map a batch of signals (N, L) to (N, L):
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
-from lit_hw.data.tensor_datamodule import TensorDataModule
-from lit_hw.data.tensor_split import TensorSplit
 from lit_hw.core.checks import require_whole
 from lit_hw.core.errors import ConfigError, DataError
+from lit_hw.data.tensor_datamodule import TensorDataModule
+from lit_hw.data.tensor_split import TensorSplit
 
 TargetFn = Callable[[torch.Tensor], torch.Tensor]
 TARGETS: dict[str, TargetFn] = {}
@@ -32,7 +32,9 @@ TARGETS: dict[str, TargetFn] = {}
 def register_target(name: str, fn: TargetFn) -> TargetFn:
     """Make ``fn`` (signals (N, L) -> targets (N, L)) available as ``data.targets=[..., name]``."""
     if not isinstance(name, str) or not name.isidentifier():
-        raise ConfigError(f"toy target name {name!r} must be a plain identifier (letters, digits, _): it becomes a metric name")
+        raise ConfigError(
+            f"toy target name {name!r} must be a plain identifier (letters, digits, _): it becomes a metric name"
+        )
     if name in TARGETS:
         raise ConfigError(f"toy target {name!r} is already registered; pick another name")
     if not callable(fn):
@@ -92,14 +94,21 @@ class ToyFunctionsDataModule(TensorDataModule):
             raise ConfigError(f"data.targets=[] has no target; choose from {', '.join(TARGETS)}")
         unknown = [t for t in targets if t not in TARGETS]
         if unknown:
-            raise ConfigError(f"data.targets: {', '.join(map(repr, unknown))} not registered; choose from {', '.join(TARGETS)}")
+            raise ConfigError(
+                f"data.targets: {', '.join(map(repr, unknown))} not registered; choose from {', '.join(TARGETS)}"
+            )
         if len(set(targets)) != len(targets):
             raise ConfigError(f"data.targets={targets} names a target twice")
         require_whole("data.length", length, minimum=8)
         for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
             require_whole(f"data.{name}", value, minimum=1)
-        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, on_device=on_device, seed=seed,
-                         steps_per_execution=steps_per_execution)
+        super().__init__(
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            on_device=on_device,
+            seed=seed,
+            steps_per_execution=steps_per_execution,
+        )
         self.save_hyperparameters()
         self.target_names = targets
         self.length = length
@@ -115,7 +124,9 @@ class ToyFunctionsDataModule(TensorDataModule):
             y = TARGETS[name](signals)
             if not isinstance(y, torch.Tensor) or y.shape != signals.shape:
                 got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-                raise DataError(f"toy target {name!r} returned {got}; it must return a tensor shaped like its input {tuple(signals.shape)}")
+                raise DataError(
+                    f"toy target {name!r} returned {got}; it must return a tensor shaped like its input {tuple(signals.shape)}"
+                )
             if not torch.isfinite(y).all():
                 raise DataError(f"toy target {name!r} returned non-finite values")
             outputs.append(y.to(torch.float32))
@@ -136,9 +147,7 @@ class ToyFunctionsDataModule(TensorDataModule):
         else:
             self.target_mean = torch.zeros(len(self.target_names), 1)
             self.target_std = torch.ones(len(self.target_names), 1)
-        self.splits = {
-            split: TensorSplit(x, (y - self.target_mean) / self.target_std) for split, (x, y) in raw.items()
-        }
+        self.splits = {split: TensorSplit(x, (y - self.target_mean) / self.target_std) for split, (x, y) in raw.items()}
         self.move_to_accelerator()
 
     def describe(self) -> dict:

@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from hydra.experimental.callback import Callback
 
-from lit_hw.core.checkpoints import load_checkpoint
 from lit_hw.core.atomic_files import write_atomic
+from lit_hw.core.checkpoints import load_checkpoint
 from lit_hw.core.errors import UserError
 from lit_hw.core.run_files import read_metrics
 from lit_hw.core.tables import markdown_table
@@ -32,7 +32,9 @@ def toy_runs(sweep_dir: Path) -> dict[str, Path]:
     """Run dirs of the sweep whose best checkpoint holds a toy model, keyed by model name."""
     runs = {}
     for metrics in sorted(Path(sweep_dir).glob("*/metrics.json")):
-        ckpts = sorted((metrics.parent / "checkpoints").glob("best-*.ckpt")) or sorted((metrics.parent / "checkpoints").glob("last.ckpt"))
+        ckpts = sorted((metrics.parent / "checkpoints").glob("best-*.ckpt")) or sorted(
+            (metrics.parent / "checkpoints").glob("last.ckpt")
+        )
         if not ckpts:
             continue
         target = load_checkpoint(ckpts[-1]).get("hyper_parameters", {}).get("net", {}).get("_target_", "")
@@ -54,7 +56,9 @@ def compare_toy_runs(sweep_dir: str | Path, out_dir: str | Path | None = None) -
     out_dir = Path(out_dir or sweep_dir)
     runs = toy_runs(sweep_dir)
     if not runs:
-        raise UserError(f"no toy_linear/toy_convnet run with a checkpoint under {sweep_dir} (expected <sweep_dir>/*/checkpoints/best-*.ckpt)")
+        raise UserError(
+            f"no toy_linear/toy_convnet run with a checkpoint under {sweep_dir} (expected <sweep_dir>/*/checkpoints/best-*.ckpt)"
+        )
     predictions, table, data_hparams, index = {}, {}, None, 0
     for name, ckpt in runs.items():
         task = Regressor.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True).eval()
@@ -65,7 +69,9 @@ def compare_toy_runs(sweep_dir: str | Path, out_dir: str | Path | None = None) -
             datamodule.setup("test")
             x, y = datamodule.splits["test"][index]
         elif hparams != data_hparams:
-            raise UserError(f"{ckpt} was trained on other toy data than {next(iter(runs.values()))}; compare runs of one sweep")
+            raise UserError(
+                f"{ckpt} was trained on other toy data than {next(iter(runs.values()))}; compare runs of one sweep"
+            )
         predictions[name] = task(x.unsqueeze(0))[0]
         final = (read_metrics(ckpt.parents[1]) or {}).get("final", {})
         table[name] = {k.removeprefix("test/"): v for k, v in final.items() if k.startswith(("test/r2_", "test/mse_"))}

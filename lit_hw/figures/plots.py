@@ -11,8 +11,9 @@ import torch
 from lit_hw.figures.files import plt
 
 
-def plot_toy_predictions(signal: torch.Tensor, truth: torch.Tensor, predictions: Mapping[str, torch.Tensor],
-                         target_names: Sequence[str]):
+def plot_toy_predictions(
+    signal: torch.Tensor, truth: torch.Tensor, predictions: Mapping[str, torch.Tensor], target_names: Sequence[str]
+):
     """One panel per target: the input signal (grey), the truth, and each model's prediction."""
     n = len(target_names)
     fig, axes = plt.subplots(n, 1, figsize=(9, 2.1 * n), sharex=True, squeeze=False)
@@ -46,8 +47,14 @@ def plot_codes_side_by_side(codes: Mapping[str, np.ndarray], labels: np.ndarray)
     return fig
 
 
-def plot_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str, title: str,
-                logy: bool | str = "auto", marked: Sequence[str] = ()):
+def plot_curves(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    logy: bool | str = "auto",
+    marked: Sequence[str] = (),
+):
     """A line per label from (x values, y values): e.g. validation accuracy per epoch for each run of a sweep.
 
     ``logy="auto"``: a log scale for a positive loss that spans more than 50x (a learning-rate

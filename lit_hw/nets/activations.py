@@ -7,7 +7,6 @@ from torch import nn
 from lit_hw.core.checks import require_in
 from lit_hw.nets.sigmoid import SigmoidFromOutput
 
-
 ACTIVATIONS = {
     "relu": nn.ReLU,
     "sigmoid": nn.Sigmoid,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -26,8 +26,13 @@ class AutoEncoder(nn.Module):
     and come back in the input's image shape.
     """
 
-    def __init__(self, in_features: int = 784, hidden_sizes: Sequence[int] = (512, 128), code_size: int = 2,
-                 image_shape: Sequence[int] = (1, 28, 28)):
+    def __init__(
+        self,
+        in_features: int = 784,
+        hidden_sizes: Sequence[int] = (512, 128),
+        code_size: int = 2,
+        image_shape: Sequence[int] = (1, 28, 28),
+    ):
         super().__init__()
         hidden_sizes = list(hidden_sizes)
         require_wholes("model.hidden_sizes", hidden_sizes, minimum=1, allow_empty=True)
@@ -35,7 +40,9 @@ class AutoEncoder(nn.Module):
         require_whole("model.in_features", in_features, minimum=1)
         image_shape = tuple(image_shape)
         if int(torch.tensor(image_shape).prod()) != in_features:
-            raise ConfigError(f"model.image_shape={list(image_shape)} holds {int(torch.tensor(image_shape).prod())} pixels, not model.in_features={in_features}")
+            raise ConfigError(
+                f"model.image_shape={list(image_shape)} holds {int(torch.tensor(image_shape).prod())} pixels, not model.in_features={in_features}"
+            )
         self.image_shape = image_shape
         self.encoder = nn.Sequential(nn.Flatten(), *dense_stack([in_features, *hidden_sizes, code_size]))
         self.decoder = nn.Sequential(*dense_stack([code_size, *reversed(hidden_sizes), in_features]), nn.Sigmoid())

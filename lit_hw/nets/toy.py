@@ -5,7 +5,7 @@ Every convolution pads circularly ('same' length), like the periodic toy signals
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from torch import nn
 
@@ -17,7 +17,9 @@ def conv_stack(out_channels: int, channels: Sequence[int], kernel_size: int, act
     """Conv(kernel_size) [+ReLU] per entry of ``channels``, then a 1x1 conv to ``out_channels``."""
     channels = require_wholes("model.channels", channels, minimum=1, allow_empty=True)
     if not is_whole(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
-        raise ConfigError(f"model.kernel_size={kernel_size!r} must be an odd whole number >= 1 (keeps the signal length)")
+        raise ConfigError(
+            f"model.kernel_size={kernel_size!r} must be an odd whole number >= 1 (keeps the signal length)"
+        )
     require_whole("model.out_channels", out_channels, minimum=1)  # one per target
     layers: list[nn.Module] = []
     width = 1
@@ -48,7 +50,9 @@ class ToyConvNet(nn.Module):
     def __init__(self, out_channels: int = 1, channels: Sequence[int] = (32, 32, 32), kernel_size: int = 5):
         super().__init__()
         if not list(channels):
-            raise ConfigError("model.channels=[] leaves toy_convnet without a ReLU layer; give at least one size, or use model=toy_linear")
+            raise ConfigError(
+                "model.channels=[] leaves toy_convnet without a ReLU layer; give at least one size, or use model=toy_linear"
+            )
         self.layers = conv_stack(out_channels, channels, kernel_size, activation=True)
 
     def forward(self, x):

@@ -23,9 +23,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, setup_globals
@@ -39,11 +39,28 @@ from lit_hw.sweeps.job_return import JOB_RETURN_ENV, SaveJobReturn, load_job_ret
 log = logging.getLogger(__name__)
 
 # Hydra overrides of the sweep that must not reach a job: the job is a single run in its own dir.
-SWEEP_ONLY_HYDRA_KEYS = ("hydra/launcher", "hydra.launcher", "hydra/sweeper", "hydra.sweeper", "hydra.sweep",
-                         "hydra.mode", "hydra.run.dir", "hydra.job.num", "hydra.job.id")
+SWEEP_ONLY_HYDRA_KEYS = (
+    "hydra/launcher",
+    "hydra.launcher",
+    "hydra/sweeper",
+    "hydra.sweeper",
+    "hydra.sweep",
+    "hydra.mode",
+    "hydra.run.dir",
+    "hydra.job.num",
+    "hydra.job.id",
+)
 # Set by an enclosing distributed run; a job must start its own process group.
-RANK_ENV_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "NODE_RANK", "GROUP_RANK",
-                 "MASTER_PORT", "TORCHELASTIC_RUN_ID")
+RANK_ENV_VARS = (
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "LOCAL_WORLD_SIZE",
+    "NODE_RANK",
+    "GROUP_RANK",
+    "MASTER_PORT",
+    "TORCHELASTIC_RUN_ID",
+)
 CONSOLE_LOG = "console.log"
 
 
@@ -109,13 +126,24 @@ def quote_override_value(value: str) -> str:
 
 
 class GpuPool:
-    def __init__(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig,
-                 slots=None, jobs_per_slot: int = 1, cpu_slots=None, threads_per_job=None, entrypoint=None):
+    def __init__(
+        self,
+        *,
+        hydra_context: HydraContext,
+        task_function: TaskFunction,
+        config: DictConfig,
+        slots=None,
+        jobs_per_slot: int = 1,
+        cpu_slots=None,
+        threads_per_job=None,
+        entrypoint=None,
+    ):
         self.hydra_context = hydra_context
         self.task_function = task_function
         self.config = config
-        self.slots, self.on_cpu = resolve_slots(OmegaConf.to_object(slots) if OmegaConf.is_config(slots) else slots,
-                                                cpu_slots)
+        self.slots, self.on_cpu = resolve_slots(
+            OmegaConf.to_object(slots) if OmegaConf.is_config(slots) else slots, cpu_slots
+        )
         if int(jobs_per_slot) < 1:
             raise ConfigError(f"hydra.launcher.jobs_per_slot={jobs_per_slot} must be >= 1")
         self.jobs_per_slot = int(jobs_per_slot)
@@ -141,8 +169,7 @@ class GpuPool:
     def hydra_overrides_for_job(self) -> list[str]:
         """The sweep's own hydra.* overrides (logging, override_dirname, ...) minus the sweep-only ones."""
         hydra_overrides = OmegaConf.to_container(self.config.hydra.overrides.hydra, resolve=False) or []
-        return [o for o in hydra_overrides
-                if not o.lstrip("+~").split("=", 1)[0].startswith(SWEEP_ONLY_HYDRA_KEYS)]
+        return [o for o in hydra_overrides if not o.lstrip("+~").split("=", 1)[0].startswith(SWEEP_ONLY_HYDRA_KEYS)]
 
     def job_env(self, slot: str, return_file: Path) -> dict:
         env = {k: v for k, v in os.environ.items() if k not in RANK_ENV_VARS}
@@ -152,29 +179,44 @@ class GpuPool:
         env[JOB_RETURN_ENV] = str(return_file)
         return env
 
-    def run_one(self, overrides: Sequence[str], idx: int, slots: "queue.Queue[str]") -> JobReturn:
+    def run_one(self, overrides: Sequence[str], idx: int, slots: queue.Queue[str]) -> JobReturn:
         with self.lock:
             sweep_config, run_dir = self.job_config(overrides, idx)
         run_dir.mkdir(parents=True, exist_ok=True)
         return_file = run_dir / ".job_return.pkl"
         return_file.unlink(missing_ok=True)
-        command = [*self.command, *overrides, *self.hydra_overrides_for_job(),
-                   f"hydra.run.dir={quote_override_value(str(run_dir.resolve()))}",
-                   f"hydra.job.num={idx}", f"hydra.job.id={idx}",
-                   f"+hydra.callbacks.gpu_pool_job_return._target_={SaveJobReturn.__module__}.{SaveJobReturn.__name__}"]
+        command = [
+            *self.command,
+            *overrides,
+            *self.hydra_overrides_for_job(),
+            f"hydra.run.dir={quote_override_value(str(run_dir.resolve()))}",
+            f"hydra.job.num={idx}",
+            f"hydra.job.id={idx}",
+            f"+hydra.callbacks.gpu_pool_job_return._target_={SaveJobReturn.__module__}.{SaveJobReturn.__name__}",
+        ]
         slot = slots.get()
         try:
             log.info("\t#%d on slot '%s' : %s", idx, slot or "cpu", " ".join(filter_overrides(overrides)))
             started = time.perf_counter()
             with open(run_dir / CONSOLE_LOG, "w") as console:
-                proc = subprocess.run(command, env=self.job_env(slot, return_file), stdout=console,
-                                      stderr=subprocess.STDOUT, cwd=os.getcwd())
+                proc = subprocess.run(
+                    command,
+                    env=self.job_env(slot, return_file),
+                    stdout=console,
+                    stderr=subprocess.STDOUT,
+                    cwd=os.getcwd(),
+                )
             seconds = time.perf_counter() - started
         finally:
             slots.put(slot)
 
-        ret = JobReturn(overrides=list(overrides), cfg=_without_hydra(sweep_config),
-                        hydra_cfg=sweep_config, working_dir=os.getcwd(), task_name=sweep_config.hydra.job.name)
+        ret = JobReturn(
+            overrides=list(overrides),
+            cfg=_without_hydra(sweep_config),
+            hydra_cfg=sweep_config,
+            working_dir=os.getcwd(),
+            task_name=sweep_config.hydra.job.name,
+        )
         reported = load_job_return(return_file)
         if reported is not None:
             ret.status, ret.return_value = reported
@@ -182,8 +224,10 @@ class GpuPool:
             ret.status, ret.return_value = JobStatus.COMPLETED, None
         else:
             ret.status = JobStatus.FAILED
-            ret.return_value = JobFailed(f"job #{idx} ({' '.join(overrides)}) exited with status {proc.returncode}: "
-                                         f"{_last_line(run_dir / CONSOLE_LOG)} (log: {run_dir / CONSOLE_LOG})")
+            ret.return_value = JobFailed(
+                f"job #{idx} ({' '.join(overrides)}) exited with status {proc.returncode}: "
+                f"{_last_line(run_dir / CONSOLE_LOG)} (log: {run_dir / CONSOLE_LOG})"
+            )
         if ret.status == JobStatus.COMPLETED and proc.returncode != 0:
             ret.status = JobStatus.FAILED
             ret.return_value = JobFailed(f"job #{idx} exited with status {proc.returncode} after finishing")
@@ -203,8 +247,13 @@ class GpuPool:
             for slot in self.slots:
                 slots.put(slot)
         width = len(self.slots) * self.jobs_per_slot
-        log.info("gpu_pool: %d jobs on %s slots %s x %d job(s) each", len(job_overrides),
-                 "CPU" if self.on_cpu else "GPU", [s or "cpu" for s in self.slots], self.jobs_per_slot)
+        log.info(
+            "gpu_pool: %d jobs on %s slots %s x %d job(s) each",
+            len(job_overrides),
+            "CPU" if self.on_cpu else "GPU",
+            [s or "cpu" for s in self.slots],
+            self.jobs_per_slot,
+        )
 
         def run(i_overrides):
             i, overrides = i_overrides

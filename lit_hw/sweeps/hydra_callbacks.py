@@ -40,6 +40,8 @@ class SweepSummary(Callback):
         log.info("sweep summary: %s/summary.md", sweep_dir)
         bad = [job for job in jobs if job["status"] in UNFINISHED]
         if bad:
-            raise SweepFailed(f"{len(bad)} of {len(jobs)} jobs did not finish ("
-                              + ", ".join(f"{job['job']}: {job['status']}" for job in bad)
-                              + f"); see {sweep_dir}/summary.md")
+            raise SweepFailed(
+                f"{len(bad)} of {len(jobs)} jobs did not finish ("
+                + ", ".join(f"{job['job']}: {job['status']}" for job in bad)
+                + f"); see {sweep_dir}/summary.md"
+            )

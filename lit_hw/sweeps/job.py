@@ -20,8 +20,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from lit_hw.core.atomic_files import write_atomic
-from lit_hw.core.run_files import read_metrics
 from lit_hw.core.errors import SweepConfigError
+from lit_hw.core.run_files import read_metrics
 
 RELAUNCHING_STRATEGIES = ("ddp", "fsdp", "deepspeed")
 # started by multiprocessing or fork, not by re-running the command line
@@ -55,7 +55,11 @@ def refuse_ddp_that_reruns_the_sweep(cfg: DictConfig) -> None:
         return
     if strategy.startswith(NON_RELAUNCHING_STRATEGIES):
         return
-    if device_count(cfg.trainer.get("devices", 1), cfg.trainer.get("accelerator")) * int(cfg.trainer.get("num_nodes", 1) or 1) < 2:
+    if (
+        device_count(cfg.trainer.get("devices", 1), cfg.trainer.get("accelerator"))
+        * int(cfg.trainer.get("num_nodes", 1) or 1)
+        < 2
+    ):
         return
     launcher = str(HydraConfig.get().launcher.get("_target_", ""))
     if launcher.endswith(SAFE_LAUNCHERS):
@@ -63,7 +67,8 @@ def refuse_ddp_that_reruns_the_sweep(cfg: DictConfig) -> None:
     raise SweepConfigError(
         f"trainer.strategy={strategy} with several devices relaunches the command line, which would re-run the "
         f"whole sweep under launcher {launcher.rsplit('.', 1)[-1] or '?'}; add hydra/launcher=gpu_pool "
-        f"(or slurm), or use trainer.strategy=ddp_spawn")
+        f"(or slurm), or use trainer.strategy=ddp_spawn"
+    )
 
 
 def _overrides() -> list[str]:

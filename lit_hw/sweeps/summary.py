@@ -20,8 +20,22 @@ from lit_hw.core.run_files import as_float, read_metrics
 from lit_hw.core.tables import csv_text, format_cell, markdown_table
 from lit_hw.sweeps.summary_plots import write_plots, write_tensorboard_images
 
-COLUMNS = ["job", "overrides", "status", "train/loss", "train/acc", "val/loss", "val/acc", "test/loss",
-           "test/acc", "val/acc_best", "epochs_run", "train_time_s", "wall_time_s", "error"]
+COLUMNS = [
+    "job",
+    "overrides",
+    "status",
+    "train/loss",
+    "train/acc",
+    "val/loss",
+    "val/acc",
+    "test/loss",
+    "test/acc",
+    "val/acc_best",
+    "epochs_run",
+    "train_time_s",
+    "wall_time_s",
+    "error",
+]
 METRIC_COLUMNS = COLUMNS[3:10]
 # statuses of jobs that did not finish: a sweep with any of these at its end failed
 UNFINISHED = ("failed", "interrupted", "pending", "running")
@@ -35,8 +49,11 @@ def job_number(job_dir: Path) -> int:
 
 def job_dirs(sweep_dir: str | Path) -> list[Path]:
     """The job dirs of a sweep (subdirs with metrics.json or Hydra's .hydra/), in job-number order."""
-    dirs = [d for d in Path(sweep_dir).iterdir()
-            if d.is_dir() and ((d / "metrics.json").is_file() or (d / ".hydra").is_dir())]
+    dirs = [
+        d
+        for d in Path(sweep_dir).iterdir()
+        if d.is_dir() and ((d / "metrics.json").is_file() or (d / ".hydra").is_dir())
+    ]
     return sorted(dirs, key=lambda d: (job_number(d), d.name))
 
 
@@ -65,11 +82,18 @@ def collect_jobs(sweep_dir: str | Path) -> list[dict]:
     for job_dir in job_dirs(sweep_dir):
         record = read_metrics(job_dir) or {"status": "pending"}
         final = record.get("final") or {}
-        row = {"job": job_dir.name, "dir": job_dir, "overrides": read_overrides(job_dir, record),
-               "status": record.get("status", "pending"), "error": record.get("error") or "",
-               "epochs_run": record.get("epochs_run", 0),
-               "train_time_s": round(sum(record.get("epoch_train_time_s") or []), 2),
-               "wall_time_s": wall_time_s(job_dir), "history": record.get("history") or [], "record": record}
+        row = {
+            "job": job_dir.name,
+            "dir": job_dir,
+            "overrides": read_overrides(job_dir, record),
+            "status": record.get("status", "pending"),
+            "error": record.get("error") or "",
+            "epochs_run": record.get("epochs_run", 0),
+            "train_time_s": round(sum(record.get("epoch_train_time_s") or []), 2),
+            "wall_time_s": wall_time_s(job_dir),
+            "history": record.get("history") or [],
+            "record": record,
+        }
         row.update({key: as_float(final.get(key)) for key in METRIC_COLUMNS})
         jobs.append(row)
     return jobs
@@ -95,8 +119,10 @@ def summary_markdown(jobs: list[dict], sweep_dir: Path, plots: list[Path]) -> st
     finished = [j for j in jobs if not math.isnan(j["val/acc_best"])]
     if finished:
         best = max(finished, key=lambda j: j["val/acc_best"])
-        text += (f"\nBest val/acc: {best['val/acc_best']:.4f} ({format_cell(best['overrides'])}), "
-                 f"its test/acc {format_cell(best['test/acc'])}.\n")
+        text += (
+            f"\nBest val/acc: {best['val/acc_best']:.4f} ({format_cell(best['overrides'])}), "
+            f"its test/acc {format_cell(best['test/acc'])}.\n"
+        )
     errors = [j for j in jobs if j["error"]]
     if errors:
         text += "\n## Errors\n\n" + "".join(f"- {j['job']}: {j['error']}\n" for j in errors)

@@ -6,9 +6,9 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from lit_hw.core.run_files import as_float
 from lit_hw.figures.files import plt, save_figure
 from lit_hw.figures.plots import plot_curves
-from lit_hw.core.run_files import as_float
 
 # per-epoch test curves exist when the run set data.test_every_epoch=true
 CURVE_METRICS = ["train/acc", "val/acc", "test_epoch/acc", "train/loss", "val/loss", "test_epoch/loss"]
@@ -48,8 +48,9 @@ def plot_final_vs_swept(jobs: list[dict], key: str, values: list[str], metric: s
     return save_figure(fig, path, dpi=100)
 
 
-def write_plots(jobs: list[dict], sweep_dir: Path, swept: dict[str, list[str]],
-                label: Callable[[dict, dict], str]) -> list[Path]:
+def write_plots(
+    jobs: list[dict], sweep_dir: Path, swept: dict[str, list[str]], label: Callable[[dict, dict], str]
+) -> list[Path]:
     folder = sweep_dir / PLOTS_DIR
     labels = [label(job, swept) + (f" ({job['status']})" if job["status"] != "ok" else "") for job in jobs]
     marked = [name for name, job in zip(labels, jobs) if job["status"] != "ok"]
@@ -60,7 +61,9 @@ def write_plots(jobs: list[dict], sweep_dir: Path, swept: dict[str, list[str]],
             fig = plot_curves(curves, "epoch", metric, f"{metric} per epoch", marked=marked)
             plots.append(save_figure(fig, folder / f"curves_{metric.replace('/', '_')}.png", dpi=100))
     for key, values in swept.items():
-        plots.append(plot_final_vs_swept(jobs, key, values, "test/acc", folder / f"test_acc_vs_{key.replace('/', '_')}.png"))
+        plots.append(
+            plot_final_vs_swept(jobs, key, values, "test/acc", folder / f"test_acc_vs_{key.replace('/', '_')}.png")
+        )
     return [p for p in plots if p is not None]
 
 

@@ -22,8 +22,15 @@ from lit_hw.tasks.base import Task
 LOSSES = ("bce", "mse")
 
 
-def code_metrics(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray, test_labels: np.ndarray,
-                 k: int, silhouette_sample: int, seed: int) -> dict[str, float]:
+def code_metrics(
+    train_codes: np.ndarray,
+    train_labels: np.ndarray,
+    test_codes: np.ndarray,
+    test_labels: np.ndarray,
+    k: int,
+    silhouette_sample: int,
+    seed: int,
+) -> dict[str, float]:
     """kNN digit accuracy (fit on train codes, scored on test codes) and silhouette of the test codes."""
     from sklearn.metrics import silhouette_score
     from sklearn.neighbors import KNeighborsClassifier
@@ -43,8 +50,17 @@ class AutoEncoderTask(Task):
     or 'mse'. Either way the reported reconstruction error is MSE per pixel.
     """
 
-    def __init__(self, net: dict, optim: dict, init: str = "default", loss: str = "bce", knn_k: int = 5,
-                 silhouette_sample: int = 10_000, figure_images: int = 10, grad_clip: float | None = None):
+    def __init__(
+        self,
+        net: dict,
+        optim: dict,
+        init: str = "default",
+        loss: str = "bce",
+        knn_k: int = 5,
+        silhouette_sample: int = 10_000,
+        figure_images: int = 10,
+        grad_clip: float | None = None,
+    ):
         super().__init__(optim=optim, grad_clip=grad_clip)
         require_in("task.loss", loss, LOSSES, what="loss")
         require_whole("task.knn_k", knn_k, minimum=1)
@@ -62,8 +78,10 @@ class AutoEncoderTask(Task):
         images = self.trainer.datamodule.splits["train"].tensors[0]
         lo, hi = float(images.min()), float(images.max())
         if lo < 0 or hi > 1:
-            raise ConfigError(f"model=autoencoder needs pixels in [0, 1] but the training images span [{lo:.2f}, {hi:.2f}]: "
-                              "set data.normalize=false (task=autoencoder does; an override turned it back on)")
+            raise ConfigError(
+                f"model=autoencoder needs pixels in [0, 1] but the training images span [{lo:.2f}, {hi:.2f}]: "
+                "set data.normalize=false (task=autoencoder does; an override turned it back on)"
+            )
 
     def training_loss(self, batch):
         x = batch[0]
@@ -91,7 +109,9 @@ class AutoEncoderTask(Task):
 
     @torch.no_grad()
     def _encode_all(self, images: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-        return torch.cat([self.net.encode(images[i : i + chunk].to(self.device)).cpu() for i in range(0, len(images), chunk)])
+        return torch.cat(
+            [self.net.encode(images[i : i + chunk].to(self.device)).cpu() for i in range(0, len(images), chunk)]
+        )
 
     def on_test_epoch_end(self):
         from sklearn.decomposition import PCA
@@ -110,13 +130,18 @@ class AutoEncoderTask(Task):
         pca_train_codes = pca.transform(train_images.cpu().flatten(1).numpy())
 
         args = dict(k=self.hparams.knn_k, silhouette_sample=self.hparams.silhouette_sample, seed=0)
-        for prefix, (train_z, test_z) in {"": (train_codes, test_codes), "pca_": (pca_train_codes, pca_test_codes)}.items():
+        for prefix, (train_z, test_z) in {
+            "": (train_codes, test_codes),
+            "pca_": (pca_train_codes, pca_test_codes),
+        }.items():
             for name, value in code_metrics(train_z, train_labels, test_z, test_labels, **args).items():
                 self.log(f"test/{prefix}{name}", value)
         self.log("test/pca_mse", float(np.mean((pca_recon - test_flat) ** 2)))
 
         if self.trainer.is_global_zero:
-            self._figures(test_images, test_labels, test_codes, pca_test_codes, torch.as_tensor(pca_recon, dtype=torch.float32))
+            self._figures(
+                test_images, test_labels, test_codes, pca_test_codes, torch.as_tensor(pca_recon, dtype=torch.float32)
+            )
 
     @torch.no_grad()
     def _figures(self, images, labels, codes, pca_codes, pca_recon):
@@ -134,4 +159,6 @@ class AutoEncoderTask(Task):
         ae_recon = self.net(originals.to(self.device)).cpu()
         rows = torch.cat([originals, ae_recon, pca_recon[:n].clamp(0, 1).view_as(originals)])
         grid = make_grid(rows, nrow=n, padding=2, pad_value=1.0)
-        save_image_grid(grid, figures / "reconstructions.png", self.logger, tag="test/reconstructions (rows: original, AE, PCA)")
+        save_image_grid(
+            grid, figures / "reconstructions.png", self.logger, tag="test/reconstructions (rows: original, AE, PCA)"
+        )

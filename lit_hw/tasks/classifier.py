@@ -17,7 +17,9 @@ class Classifier(Task):
     ``Classifier.load_from_checkpoint`` and loads with ``torch.load(weights_only=True)``.
     """
 
-    def __init__(self, net: dict, optim: dict, init: str = "default", num_classes: int = 10, grad_clip: float | None = None):
+    def __init__(
+        self, net: dict, optim: dict, init: str = "default", num_classes: int = 10, grad_clip: float | None = None
+    ):
         super().__init__(optim=optim, grad_clip=grad_clip)
         self.save_hyperparameters()
         self.net = self.build_net(net, init)
@@ -53,8 +55,14 @@ class Classifier(Task):
         logits = self.net(x)
         accuracy.update(logits, y)
         show = stage != "test_epoch"
-        self.log(f"{stage}/loss", F.cross_entropy(logits, y), prog_bar=show, batch_size=len(y), sync_dist=True,
-                 add_dataloader_idx=False)
+        self.log(
+            f"{stage}/loss",
+            F.cross_entropy(logits, y),
+            prog_bar=show,
+            batch_size=len(y),
+            sync_dist=True,
+            add_dataloader_idx=False,
+        )
         self.log(f"{stage}/acc", accuracy, prog_bar=show, add_dataloader_idx=False)
 
     def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):

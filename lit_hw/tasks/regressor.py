@@ -24,11 +24,20 @@ class Regressor(Task):
     ``targets``), so the model config never repeats how many targets there are.
     """
 
-    def __init__(self, net: dict, optim: dict, init: str = "default", target_names: list[str] | None = None,
-                 grad_clip: float | None = None, figure_signal: int = 0):
+    def __init__(
+        self,
+        net: dict,
+        optim: dict,
+        init: str = "default",
+        target_names: list[str] | None = None,
+        grad_clip: float | None = None,
+        figure_signal: int = 0,
+    ):
         super().__init__(optim=optim, grad_clip=grad_clip)
         if not target_names:
-            raise ConfigError("task.target_names is empty; it names the data's targets (task=regressor sets it to ${data.targets})")
+            raise ConfigError(
+                "task.target_names is empty; it names the data's targets (task=regressor sets it to ${data.targets})"
+            )
         self.save_hyperparameters()
         self.target_names = list(target_names)
         self.figure_signal = figure_signal
@@ -45,7 +54,9 @@ class Regressor(Task):
         datamodule = self.trainer.datamodule if self._trainer else None
         data_targets = getattr(datamodule, "target_names", None)
         if data_targets is not None and list(data_targets) != self.target_names:
-            raise ConfigError(f"task.target_names={self.target_names} differ from data.targets={list(data_targets)}; set them alike")
+            raise ConfigError(
+                f"task.target_names={self.target_names} differ from data.targets={list(data_targets)}; set them alike"
+            )
 
     def training_loss(self, batch):
         x, y = batch
@@ -87,5 +98,9 @@ class Regressor(Task):
         pred = self.net(x.unsqueeze(0).to(self.device))[0].cpu()
         model = type(self.net).__name__
         fig = plot_toy_predictions(x[0].cpu(), y.cpu(), {model: pred}, self.target_names)
-        save_figure(fig, Path(self.trainer.default_root_dir) / "figures" / "toy_predictions.png",
-                    self.logger, tag="test/toy_predictions")
+        save_figure(
+            fig,
+            Path(self.trainer.default_root_dir) / "figures" / "toy_predictions.png",
+            self.logger,
+            tag="test/toy_predictions",
+        )

@@ -1,0 +1,1 @@
+"""Test helpers: MNIST-format IDX writers and the CLI runner."""

