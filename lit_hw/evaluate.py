@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 
 import hydra
@@ -15,7 +16,7 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.core.checkpoints import load_checkpoint, model_name
-from lit_hw.core.cli import report_user_errors
+from lit_hw.core.cli import quote_path_overrides, report_user_errors
 from lit_hw.core.errors import UserError
 from lit_hw.core.resolvers import register_resolvers
 
@@ -63,4 +64,5 @@ def main(cfg: DictConfig):
 
 
 if __name__ == "__main__":
+    sys.argv = quote_path_overrides(sys.argv)  # resume=<a sweep job dir> holds "=" and ","
     main()

@@ -9,6 +9,7 @@ into the run dir.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import hydra
@@ -21,13 +22,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.callbacks.divergence import StopOnDivergence
 from lit_hw.callbacks.run_record import RunRecord
-from lit_hw.core.cli import report_user_errors
+from lit_hw.core.cli import quote_path_overrides, report_user_errors
 from lit_hw.core.config_check import check_config
 from lit_hw.core.cpu_speed import apply_cpu_speed_settings
 from lit_hw.core.resolvers import register_resolvers
 from lit_hw.core.run_info import versions
 from lit_hw.sweeps.job import failure_recorded, refuse_ddp_that_reruns_the_sweep
 from lit_hw.sweeps.plugins import register_hydra_plugins
+from lit_hw.sweeps.resume import prepare_job
 
 log = logging.getLogger("lit_hw.train")
 register_resolvers()  # ${lit_hw.short:...} in conf/hydra/default.yaml
@@ -114,6 +116,9 @@ def train(cfg: DictConfig) -> dict:
 @report_user_errors
 def main(cfg: DictConfig):
     refuse_ddp_that_reruns_the_sweep(cfg)
+    kept = prepare_job(cfg)  # resume_sweep=true: keep a finished job, continue an interrupted one
+    if kept is not None:
+        return kept.get("final", {}).get(f"{cfg.monitor.metric}_best")
     with failure_recorded(Path(cfg.paths.output_dir) / "metrics.json"):  # so a sweep summary shows the crash
         final = train(cfg)
     # A sweeper (e.g. Optuna) optimizes the returned value.
@@ -121,4 +126,5 @@ def main(cfg: DictConfig):
 
 
 if __name__ == "__main__":
+    sys.argv = quote_path_overrides(sys.argv)  # resume=<a sweep job dir> holds "=" and ","
     main()

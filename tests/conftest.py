@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two workers on two cores, each starting `python -m lit_hw.train` children:
+    # one thread per process keeps OpenMP from spin-waiting on cores the other worker is using.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
 
 from tests.helpers.cli import ROOT, run_cli
 from tests.helpers.mnist_files import write_bundled_mnist, write_random_mnist

@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import sys
+from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -41,3 +42,31 @@ def report_user_errors(main):
             raise SystemExit(2) from None
 
     return wrapper
+
+
+def quote_override_value(value: str) -> str:
+    """An override value that Hydra's parser reads back verbatim (dirs contain '=' and ',')."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# overrides whose value is a path; a sweep's job dirs are named like 1_optim.lr=0.1,seed=0
+PATH_KEYS = ("resume", "ckpt_path", "data.data_dir", "hydra.run.dir", "hydra.sweep.dir")
+
+
+def quote_path_overrides(argv: list[str]) -> list[str]:
+    """Quote the value of ``resume=``, ``ckpt_path=``, ... when it is an existing path holding '=' or ',':
+    Hydra's grammar reads ',' as a sweep and a second '=' as a syntax error, so such a path would not
+    arrive as written. Values already quoted, and anything else, pass unchanged."""
+    quoted = []
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if (
+            sep
+            and key.lstrip("+~") in PATH_KEYS
+            and value[:1] not in ("'", '"')
+            and ("," in value or "=" in value)
+            and Path(value).exists()
+        ):
+            arg = f"{key}={quote_override_value(value)}"
+        quoted.append(arg)
+    return quoted

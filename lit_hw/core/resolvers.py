@@ -1,4 +1,4 @@
-"""OmegaConf resolvers used by lit_hw's configs; registered when lit_hw.train is imported."""
+"""OmegaConf resolvers used by lit_hw's configs; the entry points register them at import."""
 
 from __future__ import annotations
 
@@ -20,6 +20,31 @@ def short_name(text: str, max_chars: int = 80) -> str:
     return f"{text[: max_chars - 9]}~{digest}"
 
 
+def device_count(devices) -> int:
+    """How many processes a job starts, one per device, from ``trainer.devices`` (a count, a list,
+    or "0,1"). 'auto' and -1 count as 1: a scheduler must be asked before the node is known."""
+    if isinstance(devices, bool):
+        return 1
+    if isinstance(devices, int):
+        return max(devices, 1)
+    if not isinstance(devices, str) and hasattr(devices, "__len__"):
+        return max(len(devices), 1)
+    text = str(devices).strip()
+    if "," in text:
+        return len([d for d in text.split(",") if d.strip()])
+    return int(text) if text.isdigit() and int(text) > 0 else 1
+
+
+def gpus_per_job(accelerator, devices) -> int:
+    """GPUs a cluster launcher asks for: none with trainer.accelerator=cpu, else one per device."""
+    return 0 if str(accelerator) == "cpu" else device_count(devices)
+
+
 def register_resolvers() -> None:
-    if not OmegaConf.has_resolver("lit_hw.short"):
-        OmegaConf.register_new_resolver("lit_hw.short", short_name)
+    for name, resolver in (
+        ("lit_hw.short", short_name),
+        ("lit_hw.devices", device_count),
+        ("lit_hw.gpus", gpus_per_job),
+    ):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)

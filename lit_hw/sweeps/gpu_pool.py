@@ -31,10 +31,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, setup_globals
 from hydra.errors import CompactHydraException
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf
 
+from lit_hw.core.cli import quote_override_value
 from lit_hw.core.errors import ConfigError
+from lit_hw.sweeps.hydra_callbacks import refresh_summary
 from lit_hw.sweeps.job_return import JOB_RETURN_ENV, SaveJobReturn, load_job_return
+from lit_hw.sweeps.launching import job_config, without_hydra
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +123,6 @@ def entrypoint_command(entrypoint: str | None = None) -> list[str]:
     return [sys.executable, str(Path(sys.argv[0]).resolve())]
 
 
-def quote_override_value(value: str) -> str:
-    """An override value that Hydra's parser reads back verbatim (dirs contain '=' and ',')."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 class GpuPool:
     def __init__(
         self,
@@ -154,17 +152,7 @@ class GpuPool:
 
     # -- one job ---------------------------------------------------------------------------------
     def job_config(self, overrides: Sequence[str], idx: int) -> tuple[DictConfig, Path]:
-        """The job's composed config and run dir, exactly as the basic launcher composes them."""
-        sweep_config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
-        with open_dict(sweep_config):
-            sweep_config.hydra.job.id = idx
-            sweep_config.hydra.job.num = idx
-        HydraConfig.instance().set_config(sweep_config)
-        subdir = str(OmegaConf.select(sweep_config, "hydra.sweep.subdir"))
-        run_dir = Path(str(OmegaConf.select(sweep_config, "hydra.sweep.dir"))) / subdir
-        with read_write(sweep_config.hydra.runtime), open_dict(sweep_config.hydra.runtime):
-            sweep_config.hydra.runtime.output_dir = str(run_dir.resolve())
-        return sweep_config, run_dir
+        return job_config(self.hydra_context, self.config, overrides, idx)
 
     def hydra_overrides_for_job(self) -> list[str]:
         """The sweep's own hydra.* overrides (logging, override_dirname, ...) minus the sweep-only ones."""
@@ -212,7 +200,7 @@ class GpuPool:
 
         ret = JobReturn(
             overrides=list(overrides),
-            cfg=_without_hydra(sweep_config),
+            cfg=without_hydra(sweep_config),
             hydra_cfg=sweep_config,
             working_dir=os.getcwd(),
             task_name=sweep_config.hydra.job.name,
@@ -259,17 +247,14 @@ class GpuPool:
             i, overrides = i_overrides
             return self.run_one(overrides, initial_job_idx + i, slots)
 
-        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="gpu_pool") as pool:
-            returns = list(pool.map(run, enumerate(job_overrides)))
+        try:
+            with ThreadPoolExecutor(max_workers=width, thread_name_prefix="gpu_pool") as pool:
+                returns = list(pool.map(run, enumerate(job_overrides)))
+        except KeyboardInterrupt:  # Ctrl-C reached every job too; the summary says which finished
+            refresh_summary(self.config.hydra.sweep.dir)
+            raise
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return returns
-
-
-def _without_hydra(config: DictConfig) -> DictConfig:
-    task_cfg = config.copy()
-    with read_write(task_cfg), open_dict(task_cfg):
-        del task_cfg["hydra"]
-    return task_cfg
 
 
 def _last_line(path: Path) -> str:

@@ -16,6 +16,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from lit_hw.sweeps.resume import refuse_to_overwrite
 from lit_hw.sweeps.summary import UNFINISHED, write_summary
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,22 @@ class SweepFailed(CompactHydraException):
     """Printed as one line by Hydra; the multirun exits with status 1."""
 
 
+def refresh_summary(sweep_dir) -> None:
+    """Rewrite the summary tables; a summary problem is logged, never raised (it must not stop a sweep)."""
+    try:
+        write_summary(sweep_dir, tensorboard=False)
+    except Exception as err:
+        log.warning("could not update the sweep summary: %s: %s", type(err).__name__, err)
+
+
 class SweepSummary(Callback):
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        refuse_to_overwrite(config.hydra.sweep.dir, bool(config.get("resume_sweep")))
+
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if config.hydra.mode != RunMode.MULTIRUN:
             return  # a single run, or a gpu_pool job in its own process: the launcher side summarizes
-        try:
-            write_summary(config.hydra.sweep.dir, tensorboard=False)
-        except Exception as err:  # a summary problem must not stop the sweep
-            log.warning("could not update the sweep summary: %s: %s", type(err).__name__, err)
+        refresh_summary(config.hydra.sweep.dir)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = config.hydra.sweep.dir

@@ -83,19 +83,32 @@ def _is_rank_zero() -> bool:
 
 @contextlib.contextmanager
 def failure_recorded(metrics_path: str | Path):
-    """On an exception, make sure ``metrics_path`` says ``failed`` (or ``interrupted``), then re-raise."""
+    """On an exception, make sure ``metrics_path`` says ``failed`` (or ``interrupted``), then re-raise.
+
+    Ctrl-C ends a sweep under the basic launcher right here (Lightning turns it into SystemExit),
+    before Hydra's end-of-sweep callbacks run: the sweep summary is brought up to date first.
+    """
     try:
         yield
-    except (Exception, KeyboardInterrupt) as err:
-        if _is_rank_zero():
+    except BaseException as err:
+        if _is_rank_zero() and isinstance(err, (Exception, KeyboardInterrupt)):
             record_failure(Path(metrics_path), err)
+        if _is_rank_zero() and isinstance(err, (KeyboardInterrupt, SystemExit)) and _in_multirun():
+            from lit_hw.sweeps.hydra_callbacks import refresh_summary
+
+            refresh_summary(HydraConfig.get().sweep.dir)
         raise
 
 
-def record_failure(path: Path, err: BaseException) -> None:
+def _in_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def record_failure(path: Path, err: BaseException, status: str | None = None) -> None:
+    """Make ``path`` (a metrics.json) say ``failed`` or ``interrupted`` with the error, keeping its history."""
     record = read_metrics(path.parent) or {"final": {}, "epochs_run": 0, "history": [], "overrides": _overrides()}
     if record.get("status") in ("failed", "interrupted") and record.get("error"):
         return  # the RunRecord callback already wrote what happened inside trainer.fit
-    record["status"] = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
+    record["status"] = status or ("interrupted" if isinstance(err, KeyboardInterrupt) else "failed")
     record["error"] = f"{type(err).__name__}: {err}"
     write_atomic(path, json.dumps(record, indent=2, default=str))

@@ -22,7 +22,7 @@ JOB_RETURN_ENV = "LIT_HW_JOB_RETURN"
 
 def is_rank_zero() -> bool:
     """False in the processes Lightning's DDP starts for ranks > 0 (they run the same job)."""
-    return all(int(os.environ.get(var, "0") or 0) == 0 for var in ("LOCAL_RANK", "RANK", "NODE_RANK"))
+    return all(int(os.environ.get(var, "0") or 0) == 0 for var in ("LOCAL_RANK", "RANK", "NODE_RANK", "SLURM_PROCID"))
 
 
 class SaveJobReturn(Callback):

@@ -17,6 +17,6 @@ PLUGIN_ROOT = str(Path(__file__).resolve().parent / "plugin_root")
 
 
 def register_hydra_plugins() -> None:
-    """Make ``hydra_plugins.lit_hw_gpu_pool`` importable; call before ``@hydra.main`` runs."""
+    """Make ``hydra_plugins.lit_hw_launchers`` importable; call before ``@hydra.main`` runs."""
     if PLUGIN_ROOT not in sys.path:
         sys.path.append(PLUGIN_ROOT)

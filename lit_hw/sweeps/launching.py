@@ -1,0 +1,62 @@
+"""What lit_hw's launchers (gpu_pool, slurm, ray) share on the launching side: a job's composed
+config and dir, and a record for a job that ended without reporting back (killed, cancelled, lost)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.errors import CompactHydraException
+from hydra.types import HydraContext
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+from lit_hw.sweeps.hydra_callbacks import refresh_summary
+from lit_hw.sweeps.job import record_failure
+
+
+class JobLost(CompactHydraException):
+    """A job that ended without returning (killed, cancelled, its node lost); one line in Hydra's output."""
+
+
+def job_config(
+    hydra_context: HydraContext, config: DictConfig, overrides: Sequence[str], idx
+) -> tuple[DictConfig, Path]:
+    """The job's composed config and run dir, exactly as the basic launcher composes them.
+    Sets the process-wide HydraConfig (one job at a time)."""
+    sweep_config = hydra_context.config_loader.load_sweep_config(config, list(overrides))
+    with open_dict(sweep_config):
+        sweep_config.hydra.job.id = idx
+        sweep_config.hydra.job.num = idx
+    HydraConfig.instance().set_config(sweep_config)
+    subdir = str(OmegaConf.select(sweep_config, "hydra.sweep.subdir"))
+    run_dir = Path(str(OmegaConf.select(sweep_config, "hydra.sweep.dir"))) / subdir
+    with read_write(sweep_config.hydra.runtime), open_dict(sweep_config.hydra.runtime):
+        sweep_config.hydra.runtime.output_dir = str(run_dir.resolve())
+    return sweep_config, run_dir
+
+
+def without_hydra(config: DictConfig) -> DictConfig:
+    task_cfg = config.copy()
+    with read_write(task_cfg), open_dict(task_cfg):
+        del task_cfg["hydra"]
+    return task_cfg
+
+
+def lost_job_return(overrides: Sequence[str], sweep_config: DictConfig, run_dir: Path, message: str) -> JobReturn:
+    """Record a job that ended without reporting back as ``interrupted`` in its metrics.json (an
+    exception would have reported back: this one was killed, cancelled or lost its node), so the
+    summary shows it and ``resume_sweep=true`` continues it; return it as a FAILED JobReturn."""
+    error = JobLost(message)
+    record_failure(run_dir / "metrics.json", error, status="interrupted")
+    refresh_summary(sweep_config.hydra.sweep.dir)
+    ret = JobReturn(
+        overrides=list(overrides),
+        cfg=without_hydra(sweep_config),
+        hydra_cfg=sweep_config,
+        working_dir=str(run_dir),
+        task_name=sweep_config.hydra.job.name,
+    )
+    ret.status, ret.return_value = JobStatus.FAILED, error
+    return ret

@@ -1,0 +1,32 @@
+"""The Hydra side of ``hydra/launcher=ray``; the launch itself is lit_hw.sweeps.ray_jobs."""
+
+from __future__ import annotations
+
+from hydra.plugins.launcher import Launcher
+
+
+class RayLauncher(Launcher):
+    """Runs every job as a Ray task; ``ray.init`` and ``ray.remote`` take the ``ray`` settings as they are."""
+
+    def __init__(self, ray=None, schedule_timeout_s: float = 120) -> None:
+        from lit_hw.sweeps.ray_jobs import as_dict
+
+        settings = as_dict(ray)
+        self.init = as_dict(settings.get("init"))
+        self.remote = as_dict(settings.get("remote"))
+        self.schedule_timeout_s = float(schedule_timeout_s)
+        self.config = self.hydra_context = self.task_function = None
+
+    def setup(self, *, hydra_context, task_function, config) -> None:
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            from lit_hw.core.errors import SweepConfigError
+
+            raise SweepConfigError("hydra/launcher=ray needs its extra: pip install -e '.[ray]'") from None
+        self.config, self.hydra_context, self.task_function = config, hydra_context, task_function
+
+    def launch(self, job_overrides, initial_job_idx):
+        from lit_hw.sweeps.ray_jobs import launch_on_ray
+
+        return launch_on_ray(self, job_overrides, initial_job_idx)

@@ -1,0 +1,116 @@
+"""Continue an interrupted sweep: ``python -m lit_hw.train -m <same arguments> hydra.sweep.dir=<its dir> resume_sweep=true``.
+
+The decision is made per job, inside the job (so it works under every launcher: basic, gpu_pool,
+slurm, ray), from what the job's dir already holds. A job dir is ``<sweep_dir>/<num>_<overrides>``,
+the same for the same arguments, so the rerun finds each job's earlier attempt:
+
+  keep      metrics.json says ok or diverged: not run again, its results stay as they are
+  continue  interrupted or killed (status interrupted/running) with a checkpoints/last.ckpt:
+            continues from it, as ``resume=<job_dir>`` would (same final metrics as a run that
+            was never stopped: per-epoch seeding, lit_hw.callbacks.epoch_seed)
+  rerun     failed, or killed before its first checkpoint: runs from the start; the earlier
+            attempt's files move to ``<job_dir>/previous_attempts/<n>/``
+  run       never started
+
+Without ``resume_sweep=true`` a sweep dir that holds finished jobs is refused before any job
+starts (``refuse_to_overwrite``), so finished results are never silently overwritten.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from hydra.errors import CompactHydraException
+
+from lit_hw.core.run_files import read_metrics
+
+FINISHED = ("ok", "diverged")
+ATTEMPT_FILES = ("metrics.json", "checkpoints", "tensorboard", "figures", "config_resolved.yaml")
+PREVIOUS = "previous_attempts"
+
+
+class SweepDirHasResults(CompactHydraException):
+    """Printed by Hydra as one line; the multirun stops before any job runs."""
+
+
+def last_checkpoint(job_dir: Path) -> Path:
+    return Path(job_dir) / "checkpoints" / "last.ckpt"
+
+
+def job_action(job_dir: str | Path) -> str:
+    """keep | continue | rerun | run, from what ``job_dir`` holds (see the module docstring)."""
+    job_dir = Path(job_dir)
+    record = read_metrics(job_dir)
+    status = record.get("status") if record else None
+    if status in FINISHED:
+        return "keep"
+    if status != "failed" and last_checkpoint(job_dir).is_file():
+        return "continue"
+    if record is not None or any((job_dir / name).exists() for name in ATTEMPT_FILES):
+        return "rerun"
+    return "run"
+
+
+def set_aside_previous_attempt(job_dir: str | Path) -> Path | None:
+    """Move a failed attempt's files to previous_attempts/<n>/, so the rerun starts clean and nothing is lost."""
+    job_dir = Path(job_dir)
+    present = [job_dir / name for name in ATTEMPT_FILES if (job_dir / name).exists()]
+    if not present:
+        return None
+    n = 1
+    while (job_dir / PREVIOUS / str(n)).exists():
+        n += 1
+    target = job_dir / PREVIOUS / str(n)
+    target.mkdir(parents=True)
+    for path in present:
+        shutil.move(str(path), str(target / path.name))
+    return target
+
+
+def finished_jobs(sweep_dir: str | Path) -> list[str]:
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        return []
+    return sorted(
+        d.name for d in sweep_dir.iterdir() if d.is_dir() and (read_metrics(d) or {}).get("status") in FINISHED
+    )
+
+
+def refuse_to_overwrite(sweep_dir: str | Path, resume_sweep: bool) -> None:
+    """Stop a multirun that would write over finished jobs, unless it resumes that sweep."""
+    done = [] if resume_sweep else finished_jobs(sweep_dir)
+    if done:
+        raise SweepDirHasResults(
+            f"{sweep_dir} already holds {len(done)} finished job(s) ({', '.join(done[:3])}"
+            f"{', ...' if len(done) > 3 else ''}); add resume_sweep=true to continue that sweep, "
+            "or give another hydra.sweep.dir"
+        )
+
+
+def prepare_job(cfg) -> dict | None:
+    """Under ``resume_sweep=true``: act on this job's earlier attempt. Returns the kept metrics record
+    of a finished job (the caller must not train), else None (``cfg.resume`` is set to continue)."""
+    import logging
+
+    from omegaconf import open_dict
+
+    from lit_hw.sweeps.job_return import is_rank_zero
+
+    if not cfg.get("resume_sweep"):
+        return None
+    log = logging.getLogger("lit_hw.resume")
+    job_dir = Path(cfg.paths.output_dir)
+    action = job_action(job_dir)
+    if action == "keep":
+        record = read_metrics(job_dir)
+        log.info("resume_sweep: %s finished earlier (%s); kept as it is", job_dir.name, record["status"])
+        return record
+    if action == "continue":
+        log.info("resume_sweep: %s continues from %s", job_dir.name, last_checkpoint(job_dir))
+        with open_dict(cfg):
+            cfg.resume, cfg.ckpt_path = str(job_dir), None
+    elif action == "rerun" and is_rank_zero():
+        moved = set_aside_previous_attempt(job_dir)
+        log.info("resume_sweep: %s runs again; the earlier attempt is in %s", job_dir.name, moved)
+    return None

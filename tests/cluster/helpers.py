@@ -1,0 +1,78 @@
+"""What the cluster tests share: small data, the sweep's overrides, reading a sweep back."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.helpers.cli import ROOT
+
+QUICK = ["trainer=cpu", "logger=none", "callbacks.progress_bar.refresh_rate=0"]
+
+
+def data_args(data_dir: Path) -> list[str]:
+    return ["data.source=local", f"data.data_dir={data_dir}"]
+
+
+def start(args: list[str], log: Path) -> subprocess.Popen:
+    """``python -m lit_hw.train <args>`` in the background, in its own process group (for a SIGKILL of all)."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    with open(log, "w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "lit_hw.train", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def run(args: list[str], log: Path, timeout: float = 600) -> tuple[int, str]:
+    proc = start(args, log)
+    try:
+        proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+    return proc.returncode, log.read_text()
+
+
+def summary_rows(sweep: Path) -> list[dict]:
+    with open(sweep / "summary.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def records(sweep: Path) -> dict[str, dict]:
+    """{job dir name: metrics.json} of every job of a sweep."""
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted(sweep.glob("*/metrics.json"))}
+
+
+def wait_for(condition, timeout: float, what: str, poll: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def epochs_done(job_dir: Path) -> int:
+    """Finished epochs whose row and last.ckpt are on disk."""
+    try:
+        history = json.loads((job_dir / "metrics.json").read_text())["history"]
+    except (OSError, ValueError, KeyError):
+        return 0
+    return len(history) if (job_dir / "checkpoints" / "last.ckpt").is_file() else 0
+
+
+def comparable(record: dict) -> dict:
+    """What a job computed, without wall-clock timings."""
+    history = [{k: v for k, v in row.items() if k != "train_time_s"} for row in record["history"]]
+    return {"status": record["status"], "final": record["final"], "history": history}
