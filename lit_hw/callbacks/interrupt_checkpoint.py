@@ -7,11 +7,13 @@ from pathlib import Path
 
 import lightning as L
 
+from lit_hw.callbacks.run_record import is_interruption
+
 log = logging.getLogger(__name__)
 
 
 class CheckpointOnInterrupt(L.Callback):
-    """On KeyboardInterrupt (Ctrl-C / SIGINT), write ``<dirpath>/interrupted.ckpt``.
+    """On Ctrl-C (SIGINT) or SIGTERM (scancel, preemption), write ``<dirpath>/interrupted.ckpt``.
 
     Lightning catches the interrupt, calls every callback's ``on_exception`` and
     exits with status 1; RunRecord then writes ``status: interrupted``. Lightning's
@@ -27,7 +29,7 @@ class CheckpointOnInterrupt(L.Callback):
         self.path = Path(dirpath) / filename
 
     def on_exception(self, trainer, pl_module, exception):
-        if not isinstance(exception, KeyboardInterrupt) or trainer.sanity_checking:
+        if not is_interruption(exception) or trainer.sanity_checking:
             return
         trainer.save_checkpoint(self.path)
         if trainer.is_global_zero:

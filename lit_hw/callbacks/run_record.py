@@ -20,6 +20,19 @@ import torch
 from lit_hw.core.atomic_files import write_atomic
 
 
+def is_interruption(err: BaseException) -> bool:
+    """Ctrl-C, or SIGTERM (scancel, preemption, a kill), which Lightning raises as SIGTERMException:
+    the run was stopped, not broken, so ``resume_sweep`` continues it from its last.ckpt."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    return isinstance(err, (KeyboardInterrupt, SIGTERMException))
+
+
+def describe(err: BaseException) -> str:
+    text = str(err) or ("the process got SIGTERM (scancel, preemption or a kill)" if is_interruption(err) else "")
+    return f"{type(err).__name__}: {text}"
+
+
 def to_number(value):
     if isinstance(value, torch.Tensor):
         value = value.item()
@@ -82,8 +95,8 @@ class RunRecord(L.Callback):
     # -- end of run ------------------------------------------------------------------------
     def on_exception(self, trainer, pl_module, exception):
         self._complete_epoch(trainer)
-        self.status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
-        self.error = f"{type(exception).__name__}: {exception}"
+        self.status = "interrupted" if is_interruption(exception) else "failed"
+        self.error = describe(exception)
         if trainer.is_global_zero:
             self.write()
 

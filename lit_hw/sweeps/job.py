@@ -19,6 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from lit_hw.callbacks.run_record import describe, is_interruption
 from lit_hw.core.atomic_files import write_atomic
 from lit_hw.core.errors import SweepConfigError
 from lit_hw.core.run_files import read_metrics
@@ -109,6 +110,6 @@ def record_failure(path: Path, err: BaseException, status: str | None = None) ->
     record = read_metrics(path.parent) or {"final": {}, "epochs_run": 0, "history": [], "overrides": _overrides()}
     if record.get("status") in ("failed", "interrupted") and record.get("error"):
         return  # the RunRecord callback already wrote what happened inside trainer.fit
-    record["status"] = status or ("interrupted" if isinstance(err, KeyboardInterrupt) else "failed")
-    record["error"] = f"{type(err).__name__}: {err}"
+    record["status"] = status or ("interrupted" if is_interruption(err) else "failed")
+    record["error"] = describe(err)
     write_atomic(path, json.dumps(record, indent=2, default=str))

@@ -31,7 +31,7 @@ PREVIOUS = "previous_attempts"
 
 
 class SweepDirHasResults(CompactHydraException):
-    """Printed by Hydra as one line; the multirun stops before any job runs."""
+    """A sweep dir with finished jobs and no resume_sweep=true: the multirun stops before any job runs."""
 
 
 def last_checkpoint(job_dir: Path) -> Path:

@@ -28,6 +28,7 @@ from omegaconf import OmegaConf
 
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
 from lit_hw.sweeps.launching import job_config, lost_job_return
+from lit_hw.sweeps.plugins import PLUGIN_ROOT
 
 log = logging.getLogger(__name__)
 # resources named in the one-line error when SLURM refuses a request
@@ -60,11 +61,16 @@ def quiet_submitit() -> None:
 
 
 def build_executor(launcher):
-    """submitit's executor with the launcher's parameters, mapped as hydra-submitit-launcher maps them."""
+    """submitit's executor with the launcher's parameters, mapped as hydra-submitit-launcher maps them.
+
+    The job unpickles the launcher, whose class lives in lit_hw's ``hydra_plugins`` folder: the job's
+    setup lines put that folder on PYTHONPATH, as ``register_hydra_plugins`` does in this process.
+    """
     import submitit
     from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 
     params = dict(launcher.params)
+    params["setup"] = [f'export PYTHONPATH="{PLUGIN_ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"', *(params.get("setup") or [])]
     init = {"folder": params.pop("submitit_folder")}
     if "max_num_timeout" in params:
         init["slurm_max_num_timeout"] = params.pop("max_num_timeout")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
@@ -15,12 +14,14 @@ from tests.cluster.helpers import QUICK, comparable, data_args, epochs_done, rec
 
 
 def sweep_args(data_dir, sweep) -> list[str]:
+    # batch 16 and 6 epochs: the second job runs for several seconds, time to kill it in the middle
     return [
         "-m",
         "model=mlp",
         "optim=sgd",
         "optim.lr=0.02,0.05,0.1",
-        "trainer.max_epochs=3",
+        "trainer.max_epochs=6",
+        "data.batch_size=16",
         *QUICK,
         *data_args(data_dir),
         f"hydra.sweep.dir={sweep}",
@@ -42,7 +43,6 @@ def uninterrupted(real_mnist_dir, tmp_path_factory) -> dict[str, dict]:
 def kill_in_second_job(proc, sweep, kill) -> None:
     second = wait_for(lambda: next(sweep.glob("1_*"), None), 300, "the second job's dir")
     wait_for(lambda: epochs_done(second) >= 1, 300, "the second job's first epoch")
-    time.sleep(0.2)  # inside its second epoch
     kill()
     proc.wait(timeout=60)
 
