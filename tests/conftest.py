@@ -37,3 +37,16 @@ def real_mnist_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# The files whose tests run longest (each spends a minute or more in subprocesses): scheduled first,
+# so that `make test`'s two workers do not end with one of them alone on a long file.
+LONG_FILES = ("test_experiments.py", "test_sweeps.py", "test_accuracy.py", "test_autoencoder.py", "test_resume.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        name = item.path.name
+        return LONG_FILES.index(name) if name in LONG_FILES else len(LONG_FILES)
+
+    items.sort(key=rank)  # stable: the order within a file is kept
