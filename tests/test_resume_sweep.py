@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import signal
 
 import pytest
 
@@ -96,3 +97,20 @@ def test_gpu_pool_sweep_resumes_a_failed_job_and_keeps_the_finished_one(tmp_path
             f"resume={second}")  # fmt: skip
     more = json.loads((tmp_path / "more" / "metrics.json").read_text())
     assert more["status"] == "ok" and more["epochs_run"] == 2 and more["history"][0] == json.loads(kept)["history"][0]
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_sweep_brings_the_summary_up_to_date(tmp_path, real_mnist_dir):
+    from tests.helpers.sweeps import epochs_done, start, wait_for
+
+    sweep = tmp_path / "sweep"
+    args = ["-m", "model=mlp", "data.batch_size=16", "trainer.max_epochs=20", "trainer=cpu", "logger=none",
+            "data.source=local", f"data.data_dir={real_mnist_dir}", "seed=1,2", f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    proc = start(args, tmp_path / "sweep.log")
+    first = wait_for(lambda: next(sweep.glob("0_*"), None), 120, "the first job's dir")
+    wait_for(lambda: epochs_done(first) >= 1, 120, "the first job's first epoch")
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=120)
+    assert proc.returncode != 0
+    summary = (sweep / "summary.md").read_text()
+    assert "1 jobs: 1 interrupted" in summary, summary

@@ -51,13 +51,22 @@ class _SacctNoise(logging.Filter):
         return "Bypassing sacct error" not in record.getMessage()
 
 
-def quiet_submitit() -> None:
+def sacct_works() -> bool:
+    """False on clusters without accounting, where submitit's state polling only prints errors."""
     logging.getLogger("submitit").addFilter(_SacctNoise())
     if (
         shutil.which("sacct") is None
         or subprocess.run(["sacct", "-n", "-X", "-S", "now"], capture_output=True).returncode
     ):
         log.info("SLURM accounting (sacct) is not available: lit_hw follows the jobs with squeue")
+        return False
+    return True
+
+
+def result_written(job) -> bool:
+    """Every task of the job has written its result (a DDP job has one per rank)."""
+    tasks = getattr(job, "_sub_jobs", None) or [job]
+    return all(task.paths.result_pickle.exists() for task in tasks)
 
 
 def build_executor(launcher):
@@ -123,7 +132,7 @@ def job_result(job) -> JobReturn:
         return ret
 
 
-def wait_for_jobs(launcher, jobs, job_overrides, initial_job_idx) -> list[JobReturn]:
+def wait_for_jobs(launcher, jobs, job_overrides, initial_job_idx, with_sacct: bool) -> list[JobReturn]:
     results: list[JobReturn | None] = [None] * len(jobs)
     left_queue_at: dict[int, float] = {}
     while any(r is None for r in results):
@@ -131,7 +140,7 @@ def wait_for_jobs(launcher, jobs, job_overrides, initial_job_idx) -> list[JobRet
         states = queued_states([jobs[i].job_id for i in waiting])
         for i in waiting:
             job = jobs[i]
-            if job.done():
+            if job.done() if with_sacct else result_written(job):
                 results[i] = job_result(job)
             elif states is not None and states.get(job.job_id) not in ALIVE_STATES:
                 left_queue_at.setdefault(i, time.monotonic())
@@ -151,7 +160,7 @@ def lost_job(launcher, job, overrides, idx) -> JobReturn:
 
 
 def launch_on_slurm(launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
-    quiet_submitit()
+    with_sacct = sacct_works()
     executor = build_executor(launcher)
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -167,7 +176,7 @@ def launch_on_slurm(launcher, job_overrides: Sequence[Sequence[str]], initial_jo
         raise SlurmRequestRefused(refused_request_message(err, launcher.params)) from None
     log.info("SLURM jobs: %s", ", ".join(job.job_id for job in jobs))
     try:
-        return wait_for_jobs(launcher, jobs, job_overrides, initial_job_idx)
+        return wait_for_jobs(launcher, jobs, job_overrides, initial_job_idx, with_sacct)
     except KeyboardInterrupt:
         refresh_summary(sweep_dir)
         log.warning(

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.cluster.helpers import QUICK, data_args, records, run, summary_rows
+from tests.helpers.sweeps import QUICK, data_args, records, run, summary_rows
 
 
 def lr_sweep(tmp_path, data_dir, *extra):
@@ -69,3 +69,23 @@ def test_a_gpu_job_on_a_cluster_without_gpus_fails_within_the_bound(tmp_path, ra
     lines = [line for line in out.splitlines() if "no Ray node can run a job asking for" in line]
     assert len(lines) == 1, out[-3000:]
     assert "GPU: 1" in lines[0] and "CPU: 2" in lines[0] and "waited 10 s" in lines[0]  # asked, and what the node has
+
+
+def test_resume_sweep_on_ray_keeps_the_finished_job_and_reruns_the_failed_one(tmp_path, random_mnist_dir):
+    import json
+
+    sweep = tmp_path / "sweep"
+    args = ["-m", "hydra/launcher=ray", "hydra.launcher.ray.init.address=local", *QUICK, *data_args(random_mnist_dir),
+            "model=linear", "trainer.max_epochs=1", "seed=1,2", f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    code, out = run(args, tmp_path / "first.log")
+    assert code == 0, out[-3000:]
+    first, second = sorted(sweep.glob("[01]_*"))
+    record = json.loads((first / "metrics.json").read_text())
+    (first / "metrics.json").write_text(json.dumps({**record, "status": "failed", "error": "RuntimeError: boom"}))
+    kept = (second / "metrics.json").read_bytes()
+    code, out = run([*args, "resume_sweep=true"], tmp_path / "resume.log")
+    assert code == 0, out[-3000:]
+    assert (second / "metrics.json").read_bytes() == kept
+    rerun = json.loads((first / "metrics.json").read_text())
+    assert rerun["status"] == "ok" and rerun["final"] == record["final"]
+    assert (first / "previous_attempts" / "1" / "metrics.json").is_file()

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tests.cluster.helpers import QUICK, comparable, data_args, epochs_done, records, run, start, summary_rows, wait_for
+from tests.helpers.sweeps import QUICK, comparable, data_args, epochs_done, records, run, start, summary_rows, wait_for
 
 
 def sweep_args(data_dir, sweep) -> list[str]:

@@ -1,4 +1,4 @@
-"""What the cluster tests share: small data, the sweep's overrides, reading a sweep back."""
+"""What the sweep tests share: background runs, waiting on a job, reading a sweep back."""
 
 from __future__ import annotations
 
