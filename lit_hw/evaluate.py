@@ -34,7 +34,8 @@ def evaluate(cfg: DictConfig) -> dict:
         )
     task_cls = get_class(info["task"])
     task = task_cls.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
-    data_kwargs = {**info["data"], **OmegaConf.to_container(cfg.data, resolve=True)}
+    overrides = {k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items() if v is not None}
+    data_kwargs = {**info["data"], **overrides}
     datamodule = get_class(info["datamodule"])(**data_kwargs)
     trainer = L.Trainer(
         accelerator=cfg.accelerator,

@@ -10,8 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lit_hw.core.errors import UserError
-from lit_hw.sweeps.summary import write_summary
+from lit_hw.sweeps.summary import not_a_sweep_dir, write_summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,15 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sweep_dir", type=Path, help="a multirun dir, e.g. outputs/multirun/<date>/<time>")
     parser.add_argument("--no-tensorboard", action="store_true", help="skip the TensorBoard images")
     args = parser.parse_args(argv)
-    try:
-        if not args.sweep_dir.is_dir():
-            raise UserError(f"sweep dir not found: {args.sweep_dir} (expected a multirun dir with one subdir per job)")
-        jobs = write_summary(args.sweep_dir, tensorboard=not args.no_tensorboard)
-        if not jobs:
-            raise UserError(f"no jobs in {args.sweep_dir}: expected subdirs with metrics.json or .hydra/")
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
+    refused = not_a_sweep_dir(args.sweep_dir)  # checked before anything is written
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
         return 2
+    write_summary(args.sweep_dir, tensorboard=not args.no_tensorboard)
     print((args.sweep_dir / "summary.md").read_text())
     return 0
 

@@ -45,6 +45,8 @@ TRAIN_CASES = [
         ["optim._target_='torch.optim.Nope'", "torch.optim"],
     ),
     ("negative_seed", ["seed=-1"], ["seed=-1", "whole number >= 0"]),
+    # 1.0 is a fraction outside (0, 1), not a count of one image
+    ("val_size_one_point_zero", ["data.val_size=1.0"], ["data.val_size=1.0", "(0, 1)", "without a decimal point"]),
     ("unknown_init_scheme", ["init.scheme=orthogonal"], ["init.scheme='orthogonal'", "default, zero, he, xavier"]),
     ("added_optimizer_key", ["+optim.momentun=0.9"], ["optim.momentun", "accepted:", "weight_decay"]),
 ]
@@ -161,6 +163,7 @@ def test_cli_bad_value_fails_before_anything_is_built(results):
     line = error_line(proc)
     assert "optim.lr='abc'" in line and "positive finite number" in line
     assert "GPU available" not in proc.stderr  # failed before the Trainer was built
+    assert "optim.lr" not in proc.stdout  # said once, on stderr, not also as a log line
     assert_nothing_half_written(run_dir)
 
 
@@ -261,3 +264,39 @@ def test_evaluate_refuses_a_missing_checkpoint_or_one_of_another_model(results, 
     linear_ckpt = results["linear_run"][1] / "checkpoints" / "last.ckpt"
     message = evaluate_error(f"ckpt_path={linear_ckpt}", "expect_model=mlp")
     assert "'linear'" in message and "expect_model=mlp" in message
+
+
+def test_gpu_trainer_without_a_gpu_says_so_in_one_line(random_mnist_dir):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible here")
+    message = check_error("data.source=local", f"data.data_dir={random_mnist_dir}", "trainer=gpu")
+    assert "trainer.accelerator=gpu" in message and "no GPU is visible" in message and "trainer=cpu" in message
+
+
+def test_evaluate_takes_data_overrides_as_written():
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("evaluate", overrides=["ckpt_path=x.ckpt", "data.data_dir=/elsewhere", "data.eval_batch_size=10"])
+    assert cfg.data.data_dir == "/elsewhere" and cfg.data.eval_batch_size == 10 and cfg.data.source is None
+
+
+@pytest.mark.parametrize("kind", ["single_run", "date_folder", "empty"])
+def test_report_refuses_what_is_not_a_sweep_and_writes_nothing(tmp_path, kind, capsys):
+    from lit_hw.report import main as report
+
+    target = tmp_path / "target"
+    if kind == "single_run":
+        (target / ".hydra").mkdir(parents=True)
+        (target / "metrics.json").write_text('{"status": "ok"}')
+    elif kind == "date_folder":  # outputs/runs/<date>/ holds single runs named <time>_<id>
+        for name in ("17-28-43_3dc8", "17-29-01_ccfb"):
+            (target / name / ".hydra").mkdir(parents=True)
+            (target / name / "metrics.json").write_text('{"status": "ok"}')
+    else:
+        target.mkdir()
+    before = sorted(p.relative_to(target) for p in target.rglob("*"))
+    assert report([str(target)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("error: ") and str(target) in error[0]
+    assert sorted(p.relative_to(target) for p in target.rglob("*")) == before  # nothing written

@@ -156,3 +156,45 @@ def _fail_if_download(real):
         return real(data_dir, train, download)
 
     return wrapper
+
+
+def gzip_copy(src_dir, dst_dir, names=idx_files.ALL_FILES):
+    import gzip
+
+    folder = idx_files.raw_folder(dst_dir)
+    folder.mkdir(parents=True)
+    for name in names:
+        (folder / f"{name}.gz").write_bytes(gzip.compress((idx_files.raw_folder(src_dir) / name).read_bytes()))
+    return dst_dir
+
+
+@pytest.mark.parametrize("source", ["local", "auto"])
+def test_gzipped_idx_files_are_read_like_raw_ones(random_mnist_dir, tmp_path, source, monkeypatch):
+    monkeypatch.setattr(mnist, "load_torchvision", _fail_if_download(mnist.load_torchvision))
+    gz_dir = gzip_copy(random_mnist_dir, tmp_path / "gz")
+    raw, gz = (
+        MNISTDataModule(data_dir=str(random_mnist_dir), source="local"),
+        MNISTDataModule(data_dir=str(gz_dir), source=source),
+    )
+    gz.check_before_setup()
+    for dm in (raw, gz):
+        dm.setup("fit")
+    assert gz.describe()["source"] == "local"
+    for split in ("train", "val", "test"):
+        for a, b in zip(raw.splits[split].tensors, gz.splits[split].tensors):
+            assert torch.equal(a, b)
+
+
+def test_auto_with_some_files_missing_is_an_error_not_a_fallback(random_mnist_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist, "load_torchvision", _fail_if_download(mnist.load_torchvision))
+    partial = gzip_copy(random_mnist_dir, tmp_path / "partial", names=idx_files.ALL_FILES[:3])
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte") as err:
+        MNISTDataModule(data_dir=str(partial), source="auto").check_before_setup()
+    assert "data.source=auto" in str(err.value)
+
+
+def test_a_gz_file_that_is_not_gzip_is_named(random_mnist_dir, tmp_path):
+    bad = gzip_copy(random_mnist_dir, tmp_path / "bad")
+    (idx_files.raw_folder(bad) / "train-labels-idx1-ubyte.gz").write_bytes(b"<html>not found</html>")
+    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte\.gz: not a readable gzip file"):
+        MNISTDataModule(data_dir=str(bad), source="auto").check_before_setup()

@@ -166,3 +166,35 @@ def test_tensorboard_serves_the_runs_scalars_over_http(mlp_run):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_runs_started_in_the_same_second_keep_their_own_dirs(tmp_path, random_mnist_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.helpers.cli import run_cli
+
+    common = ["data.source=local", f"data.data_dir={random_mnist_dir}", "trainer.max_epochs=1", "logger=none"]
+    runs = {"linear": [*common, "model=linear"], "mlp": [*common, "model=mlp", "seed=1"]}
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the default run dir: outputs/runs/<date>/<time>_<id>
+        list(pool.map(lambda args: run_cli("lit_hw.train", *args, cwd=tmp_path), runs.values()))
+    run_dirs = sorted((tmp_path / "outputs" / "runs").glob("*/*"))
+    assert len(run_dirs) == 2
+    for run_dir in run_dirs:
+        config = (run_dir / "config_resolved.yaml").read_text()
+        record = json.loads((run_dir / "metrics.json").read_text())
+        assert record["status"] == "ok"
+        model = "linear" if "model=linear" in record["overrides"] else "mlp"
+        assert f"lit_hw.nets.{model}." in config  # the config and the results are of the same run
+    assert {"model=linear" in json.loads((d / "metrics.json").read_text())["overrides"] for d in run_dirs} == {
+        True,
+        False,
+    }
+
+
+def test_a_run_dir_holding_another_run_is_refused(mlp_run, random_mnist_dir, cli):
+    run_dir, _ = mlp_run
+    before = (run_dir / "metrics.json").read_bytes()
+    proc = cli("lit_hw.train", *train_args(run_dir, random_mnist_dir, "model=linear"), check=False)
+    assert proc.returncode == 2 and "already holds another run" in proc.stderr and "resume=" in proc.stderr
+    assert (run_dir / "metrics.json").read_bytes() == before

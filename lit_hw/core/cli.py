@@ -33,8 +33,7 @@ def report_user_errors(main):
         except UserError as err:
             if os.environ.get("LIT_HW_DEBUG") == "1":
                 raise
-            log.error("%s", err)
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {err}", file=sys.stderr)  # once: not also as a log line on stdout
             if in_multirun() and not isinstance(err, SweepConfigError):
                 # Hydra records an exception as this job's failure and runs the other jobs;
                 # SystemExit would end the whole sweep here.

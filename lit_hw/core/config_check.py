@@ -34,6 +34,14 @@ class RunParts:
 
 
 def check_trainer(trainer: DictConfig) -> None:
+    if str(trainer.get("accelerator")) in ("gpu", "cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"trainer.accelerator={trainer.accelerator} but no GPU is visible here (torch.cuda.is_available() "
+                "is False); use trainer=cpu, or trainer.accelerator=auto to take a GPU when there is one"
+            )
     max_epochs = trainer.get("max_epochs")
     max_steps = trainer.get("max_steps", -1)
     if max_epochs == -1 and is_whole(max_steps) and max_steps > 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 from omegaconf import OmegaConf
 
@@ -18,6 +19,15 @@ def short_name(text: str, max_chars: int = 80) -> str:
         return text
     digest = hashlib.sha1(text.encode()).hexdigest()[:8]
     return f"{text[: max_chars - 9]}~{digest}"
+
+
+# drawn once per process: two runs started in the same second get different dirs
+_RUN_ID = secrets.token_hex(2)
+
+
+def run_id() -> str:
+    """4 random hex digits, the same for the whole process (its run dir or sweep dir is resolved more than once)."""
+    return _RUN_ID
 
 
 def device_count(devices) -> int:
@@ -45,6 +55,7 @@ def register_resolvers() -> None:
         ("lit_hw.short", short_name),
         ("lit_hw.devices", device_count),
         ("lit_hw.gpus", gpus_per_job),
+        ("lit_hw.run_id", run_id),
     ):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, resolver)

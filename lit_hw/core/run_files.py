@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 from pathlib import Path
+
+from hydra.experimental.callback import Callback
 
 METRICS_FILE = "metrics.json"
 
@@ -25,3 +29,41 @@ def read_metrics(run_dir: str | Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None
+
+
+# what a finished or started run leaves in its dir (train: metrics.json ...; evaluate: test_metrics.json)
+RUN_FILES = ("metrics.json", "test_metrics.json", "config_resolved.yaml", "checkpoints", "tensorboard")
+
+
+def foreign_run_files(run_dir: Path, config) -> list[str]:
+    """The files of another run in ``run_dir``, unless this run continues that one."""
+    run_dir = Path(run_dir).resolve()
+    present = [name for name in RUN_FILES if (run_dir / name).exists()]
+    if not present or config.get("resume_sweep"):
+        return []
+    for continued in (config.get("resume"), config.get("ckpt_path")):
+        if continued and (
+            run_dir == Path(str(continued)).resolve() or run_dir in Path(str(continued)).resolve().parents
+        ):
+            return []
+    return present
+
+
+class RunDirGuard(Callback):
+    """Hydra callback: stop a single run whose run dir (an explicit ``hydra.run.dir``) holds another run's
+    files, before Hydra writes anything there. A gpu_pool job is a single run in a dir that its sweep
+    (lit_hw.sweeps.resume) has already checked."""
+
+    def on_run_start(self, config, **kwargs) -> None:
+        run_dir = Path(str(config.hydra.run.dir))
+        if os.environ.get("LIT_HW_GPU_POOL_SLOT") is not None or not run_dir.is_dir():
+            return
+        present = foreign_run_files(run_dir, config)
+        if present:
+            # Hydra turns a callback's exception into a warning and goes on: stop here instead
+            print(
+                f"error: hydra.run.dir={run_dir} already holds another run ({', '.join(present)}); give a new "
+                "hydra.run.dir, or resume=<that dir> to continue that run",
+                file=sys.stderr,
+            )
+            raise SystemExit(2)

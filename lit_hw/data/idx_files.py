@@ -1,13 +1,18 @@
-"""Checks on MNIST IDX files, so that a bad file is reported by name and fault.
+"""MNIST's IDX files, raw or gzip'd (``*-ubyte`` or ``*-ubyte.gz``, as a manual download leaves them).
 
-torchvision reads the files; this module only explains why a read failed.
+Every read is checked, so a bad file is reported by name and fault: missing, not gzip, truncated,
+a wrong magic number, images and labels of different lengths.
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 import struct
+import zlib
 from pathlib import Path
+
+import torch
 
 from lit_hw.core.errors import DataError
 
@@ -19,39 +24,58 @@ MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+ALL_FILES = [name for pair in MNIST_FILES.values() for name in pair]
 
 
 def raw_folder(data_dir: str | os.PathLike) -> Path:
-    """Where torchvision's MNIST class looks for the files: <data_dir>/MNIST/raw."""
+    """Where torchvision's MNIST class keeps the files: <data_dir>/MNIST/raw."""
     return Path(data_dir) / "MNIST" / "raw"
 
 
-def missing_files(data_dir: str | os.PathLike) -> list[Path]:
+def find(data_dir: str | os.PathLike, name: str) -> Path | None:
+    """The file ``name`` in the raw folder, uncompressed or as ``name.gz``; None if neither is there."""
     folder = raw_folder(data_dir)
-    return [folder / name for pair in MNIST_FILES.values() for name in pair if not (folder / name).is_file()]
+    for path in (folder / name, folder / f"{name}.gz"):
+        if path.is_file():
+            return path
+    return None
 
 
-def read_header(path: Path, expected_magic: int) -> tuple[int, ...]:
-    """Validate an IDX file's header and size; return its shape."""
+def missing_files(data_dir: str | os.PathLike) -> list[Path]:
+    return [raw_folder(data_dir) / name for name in ALL_FILES if find(data_dir, name) is None]
+
+
+def holds_any(data_dir: str | os.PathLike) -> bool:
+    return len(missing_files(data_dir)) < len(ALL_FILES)
+
+
+def read_bytes(path: Path) -> bytes:
+    if path.suffix != ".gz":
+        return path.read_bytes()
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error, OSError) as err:
+        raise DataError(f"{path}: not a readable gzip file ({err or type(err).__name__})") from None
+
+
+def check_idx(path: Path, data: bytes, size: int, expected_magic: int) -> tuple[int, ...]:
+    """Validate an IDX file's header (the first bytes, ``data``) against its full ``size``; return its shape."""
     dims = expected_magic & 0xFF
     header_size = 4 * (dims + 1)
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        header = f.read(header_size)
-    if len(header) < header_size:
+    if len(data) < header_size:
         raise DataError(f"{path}: truncated IDX file: {size} bytes, shorter than its {header_size}-byte header")
-    (magic,) = struct.unpack(">i", header[:4])
+    (magic,) = struct.unpack(">i", data[:4])
     if magic != expected_magic:
         kind = "image" if expected_magic == IMAGE_MAGIC else "label"
         raise DataError(
             f"{path}: not an MNIST {kind} IDX file: magic number 0x{magic:08x}, expected 0x{expected_magic:08x}"
         )
-    shape = struct.unpack(f">{dims}i", header[4:])
-    expected = header_size
+    shape = struct.unpack(f">{dims}i", data[4:header_size])
     count = 1
     for d in shape:
         count *= d
-    expected += count
+    expected = header_size + count
     if size != expected:
         what = "truncated" if size < expected else "too long"
         raise DataError(
@@ -60,20 +84,52 @@ def read_header(path: Path, expected_magic: int) -> tuple[int, ...]:
     return tuple(shape)
 
 
+def read_header(path: Path, expected_magic: int) -> tuple[int, ...]:
+    """The shape of a checked IDX file (a raw file is not read past its header)."""
+    if path.suffix == ".gz":
+        data = read_bytes(path)
+        return check_idx(path, data, len(data), expected_magic)
+    with open(path, "rb") as f:
+        header = f.read(4 * ((expected_magic & 0xFF) + 1))
+    return check_idx(path, header, path.stat().st_size, expected_magic)
+
+
+def read_idx(path: Path, expected_magic: int) -> torch.Tensor:
+    """A checked IDX file as a uint8 tensor of its declared shape."""
+    data = read_bytes(path)
+    shape = check_idx(path, data, len(data), expected_magic)
+    offset = 4 * (len(shape) + 1)
+    return torch.frombuffer(bytearray(data[offset:]), dtype=torch.uint8).reshape(shape)
+
+
+def split_paths(data_dir: str | os.PathLike, split: str) -> tuple[Path, Path]:
+    images_name, labels_name = MNIST_FILES[split]
+    paths = find(data_dir, images_name), find(data_dir, labels_name)
+    if None in paths:
+        missing = [name for name, path in zip((images_name, labels_name), paths) if path is None]
+        raise DataError(f"{raw_folder(data_dir)} is missing {', '.join(missing)} (raw or .gz)")
+    return paths
+
+
 def check_split(data_dir: str | os.PathLike, split: str) -> int:
     """Validate one split's image and label files; return its number of examples."""
-    images_name, labels_name = MNIST_FILES[split]
-    folder = raw_folder(data_dir)
-    image_shape = read_header(folder / images_name, IMAGE_MAGIC)
-    label_shape = read_header(folder / labels_name, LABEL_MAGIC)
+    images, labels = split_paths(data_dir, split)
+    image_shape = read_header(images, IMAGE_MAGIC)
+    label_shape = read_header(labels, LABEL_MAGIC)
     if image_shape[0] != label_shape[0]:
         raise DataError(
-            f"{folder}: {images_name} holds {image_shape[0]} images but {labels_name} holds "
+            f"{images.parent}: {images.name} holds {image_shape[0]} images but {labels.name} holds "
             f"{label_shape[0]} labels; the two files must have the same length"
         )
     if tuple(image_shape[1:]) != (28, 28):
-        raise DataError(f"{folder / images_name}: images are {image_shape[1:]}, MNIST images are 28x28")
+        raise DataError(f"{images}: images are {image_shape[1:]}, MNIST images are 28x28")
     return image_shape[0]
+
+
+def load_split(data_dir: str | os.PathLike, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (N, 28, 28) images and int64 labels of one split, raw or gzip'd files alike."""
+    images, labels = split_paths(data_dir, split)
+    return read_idx(images, IMAGE_MAGIC), read_idx(labels, LABEL_MAGIC).to(torch.int64)
 
 
 def write_idx(path: str | os.PathLike, array) -> None:

