@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.core.checkpoints import load_checkpoint, model_name
 from lit_hw.core.cli import quote_path_overrides, report_user_errors
+from lit_hw.core.console import quiet_library_noise
 from lit_hw.core.errors import UserError
 from lit_hw.core.resolvers import register_resolvers
 
@@ -25,6 +26,7 @@ log = logging.getLogger("lit_hw.evaluate")
 
 
 def evaluate(cfg: DictConfig) -> dict:
+    quiet_library_noise()
     checkpoint = load_checkpoint(cfg.ckpt_path)
     info = checkpoint["lit_hw"]
     held = model_name(checkpoint)

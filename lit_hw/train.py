@@ -24,6 +24,7 @@ from lit_hw.callbacks.divergence import StopOnDivergence
 from lit_hw.callbacks.run_record import RunRecord
 from lit_hw.core.cli import quote_path_overrides, report_user_errors
 from lit_hw.core.config_check import check_config
+from lit_hw.core.console import metrics_table, quiet_library_noise
 from lit_hw.core.cpu_speed import apply_cpu_speed_settings
 from lit_hw.core.resolvers import register_resolvers
 from lit_hw.core.run_info import versions
@@ -61,6 +62,7 @@ def hparams_for_tensorboard(cfg: DictConfig) -> dict:
 
 
 def train(cfg: DictConfig) -> dict:
+    quiet_library_noise()
     apply_cpu_speed_settings(cfg.trainer.get("strategy"))
     # Builds the datamodule and the task (seeded) once; a bad value fails here, before anything is written.
     parts = check_config(cfg)
@@ -104,6 +106,8 @@ def train(cfg: DictConfig) -> dict:
                 metrics={f"hp/{k}": v for k, v in record.final.items() if isinstance(v, (int, float))},
             )
             logger.finalize("success")
+    if trainer.is_global_zero and metrics_table(record.final):
+        print(metrics_table(record.final))  # the results first, then where the rest of the run is
     log.info("run dir: %s", output_dir.resolve())
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         # Lightning leaves the DDP process group up; gloo's threads torn down at interpreter

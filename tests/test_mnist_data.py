@@ -60,27 +60,25 @@ def test_bundled_is_real_mnist_with_fixed_splits():
 
 
 def test_auto_prefers_local_files(random_mnist_dir, monkeypatch):
-    monkeypatch.setattr(mnist, "load_torchvision", _fail_if_download(mnist.load_torchvision))
+    monkeypatch.setattr(mnist, "download_mnist", _no_download)
     dm = MNISTDataModule(data_dir=str(random_mnist_dir), source="auto")
     assert dm.resolve_source() == "local"
 
 
 def test_auto_downloads_when_no_files(tmp_path, monkeypatch):
-    def fake_download(data_dir, train, download):
-        assert download, "auto must try a download when there are no local files"
+    def fake_download(data_dir, mirrors, md5):
         write_random_mnist(data_dir, n_train=120, n_test=30)
-        return torch.zeros(1, 28, 28, dtype=torch.uint8), torch.zeros(1, dtype=torch.int64)
 
-    monkeypatch.setattr(mnist, "load_torchvision", fake_download)
+    monkeypatch.setattr(mnist, "download_mnist", fake_download)
     dm = MNISTDataModule(data_dir=str(tmp_path), source="auto")
     assert dm.resolve_source() == "download"
 
 
 def test_auto_falls_back_to_bundled_with_one_clear_warning(tmp_path, monkeypatch, caplog):
-    def offline(data_dir, train, download):
-        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+    def offline(data_dir, mirrors, md5):
+        raise DataError("could not download train-images-idx3-ubyte.gz: https://x/: [Errno -3] Temporary failure")
 
-    monkeypatch.setattr(mnist, "load_torchvision", offline)
+    monkeypatch.setattr(mnist, "download_mnist", offline)
     dm = MNISTDataModule(data_dir=str(tmp_path), source="auto")
     with caplog.at_level(logging.WARNING, logger="lit_hw.data.mnist"):
         assert dm.resolve_source() == "bundled"
@@ -88,13 +86,14 @@ def test_auto_falls_back_to_bundled_with_one_clear_warning(tmp_path, monkeypatch
     assert len(warnings) == 1
     text = warnings[0].getMessage()
     assert "5,000 bundled" in text and "MNIST/raw" in text and "data.source=download" in text
+    assert "\n" not in text and "Errno" not in text and len(text) < 300  # one short line, no error nobody asked for
 
 
 def test_download_source_reports_failure(tmp_path, monkeypatch):
-    def offline(data_dir, train, download):
-        raise OSError("network unreachable")
+    def offline(data_dir, mirrors, md5):
+        raise DataError("could not download train-images-idx3-ubyte.gz: https://x/: network unreachable")
 
-    monkeypatch.setattr(mnist, "load_torchvision", offline)
+    monkeypatch.setattr(mnist, "download_mnist", offline)
     with pytest.raises(DataError, match="could not download MNIST"):
         MNISTDataModule(data_dir=str(tmp_path), source="download").resolve_source()
 
@@ -150,12 +149,8 @@ def test_distributed_sampler_still_partitions_the_data():
     assert isinstance(split_loader(split, 16, shuffle=True).batch_sampler.sampler, EpochSeededSampler)
 
 
-def _fail_if_download(real):
-    def wrapper(data_dir, train, download):
-        assert not download, "auto must not download when local files exist"
-        return real(data_dir, train, download)
-
-    return wrapper
+def _no_download(data_dir, mirrors, md5):
+    raise AssertionError("auto must not download when local files exist")
 
 
 def gzip_copy(src_dir, dst_dir, names=idx_files.ALL_FILES):
@@ -170,7 +165,7 @@ def gzip_copy(src_dir, dst_dir, names=idx_files.ALL_FILES):
 
 @pytest.mark.parametrize("source", ["local", "auto"])
 def test_gzipped_idx_files_are_read_like_raw_ones(random_mnist_dir, tmp_path, source, monkeypatch):
-    monkeypatch.setattr(mnist, "load_torchvision", _fail_if_download(mnist.load_torchvision))
+    monkeypatch.setattr(mnist, "download_mnist", _no_download)
     gz_dir = gzip_copy(random_mnist_dir, tmp_path / "gz")
     raw, gz = (
         MNISTDataModule(data_dir=str(random_mnist_dir), source="local"),
@@ -186,7 +181,7 @@ def test_gzipped_idx_files_are_read_like_raw_ones(random_mnist_dir, tmp_path, so
 
 
 def test_auto_with_some_files_missing_is_an_error_not_a_fallback(random_mnist_dir, tmp_path, monkeypatch):
-    monkeypatch.setattr(mnist, "load_torchvision", _fail_if_download(mnist.load_torchvision))
+    monkeypatch.setattr(mnist, "download_mnist", _no_download)
     partial = gzip_copy(random_mnist_dir, tmp_path / "partial", names=idx_files.ALL_FILES[:3])
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte") as err:
         MNISTDataModule(data_dir=str(partial), source="auto").check_before_setup()

@@ -64,3 +64,21 @@ def test_chunked_training_equals_unchunked_training():
 def test_steps_per_execution_must_be_positive():
     with pytest.raises(ConfigError, match="steps_per_execution=0"):
         NoiseDigits(batch_size=32, eval_batch_size=64, on_device=False, seed=0, steps_per_execution=0)
+
+
+@pytest.mark.parametrize("steps_per_execution", [1, 4])
+def test_the_progress_bar_counts_optimizer_steps(steps_per_execution):
+    from lit_hw.callbacks.progress_bar import StepProgressBar
+
+    L.seed_everything(0, verbose=False)
+    task = Classifier(net={"_target_": "lit_hw.nets.mlp.MLP", "hidden_sizes": [8]}, optim={"name": "adam", "lr": 1e-3})
+    data = NoiseDigits(
+        batch_size=32, eval_batch_size=64, on_device=False, seed=0, steps_per_execution=steps_per_execution
+    )
+    bar = StepProgressBar(refresh_rate=5)
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_model_summary=False, callbacks=[bar], num_sanity_val_steps=0)  # fmt: skip
+    trainer.fit(task, datamodule=data)
+    # 300 images at batch 32: 10 optimizer steps, whether they come as 10 batches or 3 chunks of 4
+    assert trainer.global_step == 10
+    assert bar.train_progress_bar.total == 10 and bar.train_progress_bar.n == 10

@@ -32,6 +32,7 @@ def mlp_run(tmp_path_factory, random_mnist_dir):
         *train_args(
             run_dir, random_mnist_dir, "model=mlp", "optim=sgd", "optim.lr=0.05", "data.batch_size=50", "seed=3"
         ),
+        env={"PYTHONWARNINGS": "default"},  # as a user sees it
     )
     return run_dir, proc
 
@@ -198,3 +199,18 @@ def test_a_run_dir_holding_another_run_is_refused(mlp_run, random_mnist_dir, cli
     proc = cli("lit_hw.train", *train_args(run_dir, random_mnist_dir, "model=linear"), check=False)
     assert proc.returncode == 2 and "already holds another run" in proc.stderr and "resume=" in proc.stderr
     assert (run_dir / "metrics.json").read_bytes() == before
+
+
+def test_the_console_ends_with_the_test_metrics_then_the_run_dir_and_no_noise(mlp_run):
+    run_dir, proc = mlp_run
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    assert lines[-1].endswith(f"run dir: {run_dir.resolve()}")
+    table = lines[-3:-1]
+    assert [line.split()[0] for line in table] == ["test/acc", "test/loss"] and all(
+        len(line.split()) == 2 for line in table
+    )
+    everything = proc.stdout + proc.stderr
+    for noise in ("litlogger", "LeafSpec", "smaller than the logging interval"):
+        assert noise not in everything, noise
+    # 500 training images at batch 50: 10 optimizer steps per epoch (a step chunk holds 8 of them)
+    assert "10/10" in everything and "2/2 [" not in everything

