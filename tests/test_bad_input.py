@@ -97,12 +97,15 @@ def results(random_mnist_dir, bad_data_dirs, tmp_path_factory) -> dict:
         "unknown_model": ("lit_hw.train", [*common, "model=mlpp"], {}),
         "debug_traceback": ("lit_hw.train", [*common, "optim.lr=-1"], {"LIT_HW_DEBUG": "1"}),
         "eval_not_a_checkpoint": ("lit_hw.evaluate", [f"ckpt_path={not_a_checkpoint}"], {}),
+        # a run dir under a regular file: cannot be created, even by root
+        "unwritable_run_dir": ("lit_hw.train", [*common, f"hydra.run.dir={not_a_checkpoint / 'run'}"], {}),
     }
 
     def run(case):
         case_id, (module, overrides, env) = case
         run_dir = base / case_id
-        proc = run_cli(module, *overrides, f"hydra.run.dir={run_dir}", env=env, check=False, timeout=300)
+        run_dir_arg = [] if any(o.startswith("hydra.run.dir=") for o in overrides) else [f"hydra.run.dir={run_dir}"]
+        proc = run_cli(module, *overrides, *run_dir_arg, env=env, check=False, timeout=300)
         return case_id, (proc, run_dir)
 
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -300,3 +303,10 @@ def test_report_refuses_what_is_not_a_sweep_and_writes_nothing(tmp_path, kind, c
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith("error: ") and str(target) in error[0]
     assert sorted(p.relative_to(target) for p in target.rglob("*")) == before  # nothing written
+
+
+@pytest.mark.slow  # shares the CLI batch
+def test_a_run_dir_that_cannot_be_written_is_one_line(results):
+    proc, _ = results["unwritable_run_dir"]
+    line = error_line(proc)
+    assert "notes.ckpt/run cannot be written (Not a directory)" in line

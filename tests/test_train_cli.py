@@ -86,6 +86,10 @@ def test_evaluate_prints_and_writes_test_metrics(mlp_run, tmp_path, cli):
     assert written["test"]["test/acc"] == pytest.approx(train_metrics["test/acc"], abs=1e-6)
     assert written["test"]["test/loss"] == pytest.approx(train_metrics["test/loss"], rel=1e-5)
     assert f'"test/acc": {written["test"]["test/acc"]}' in proc.stdout
+    # the same output dir again: refused, the first evaluation kept
+    again = cli("lit_hw.evaluate", f"ckpt_path={best}", f"hydra.run.dir={tmp_path}", check=False)
+    assert again.returncode == 2 and "already holds another run (test_metrics.json)" in again.stderr
+    assert json.loads((tmp_path / "test_metrics.json").read_text()) == written
 
 
 def test_same_seed_gives_identical_metrics(tmp_path, random_mnist_dir, cli):

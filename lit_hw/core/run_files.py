@@ -49,6 +49,24 @@ def foreign_run_files(run_dir: Path, config) -> list[str]:
     return present
 
 
+def unwritable(folder: Path) -> str | None:
+    """Why ``folder`` cannot hold a run's files (created if missing), or None if it can."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".lit_hw_write_test_{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        return err.strerror or type(err).__name__
+    return None
+
+
+def stop(message: str) -> None:
+    """Hydra turns a callback's exception into a warning and goes on: print the one line and exit instead."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 class RunDirGuard(Callback):
     """Hydra callback: stop a single run whose run dir (an explicit ``hydra.run.dir``) holds another run's
     files, before Hydra writes anything there. A gpu_pool job is a single run in a dir that its sweep
@@ -56,14 +74,19 @@ class RunDirGuard(Callback):
 
     def on_run_start(self, config, **kwargs) -> None:
         run_dir = Path(str(config.hydra.run.dir))
-        if os.environ.get("LIT_HW_GPU_POOL_SLOT") is not None or not run_dir.is_dir():
+        if os.environ.get("LIT_HW_GPU_POOL_SLOT") is not None:
             return
-        present = foreign_run_files(run_dir, config)
+        present = foreign_run_files(run_dir, config) if run_dir.is_dir() else []
         if present:
-            # Hydra turns a callback's exception into a warning and goes on: stop here instead
-            print(
-                f"error: hydra.run.dir={run_dir} already holds another run ({', '.join(present)}); give a new "
-                "hydra.run.dir, or resume=<that dir> to continue that run",
-                file=sys.stderr,
+            stop(
+                f"hydra.run.dir={run_dir} already holds another run ({', '.join(present)}); give a new "
+                "hydra.run.dir, or resume=<that dir> to continue that run"
             )
-            raise SystemExit(2)
+        why = unwritable(run_dir)
+        if why:
+            stop(f"hydra.run.dir={run_dir} cannot be written ({why}); give a dir you can write to")
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        why = unwritable(Path(str(config.hydra.sweep.dir)))
+        if why:
+            stop(f"hydra.sweep.dir={config.hydra.sweep.dir} cannot be written ({why}); give a dir you can write to")
