@@ -67,15 +67,21 @@ def stop(message: str) -> None:
     raise SystemExit(2)
 
 
+# set in the processes that Lightning's DDP starts for ranks > 0 (they run the same command again)
+DDP_RANK_VARS = ("LOCAL_RANK", "RANK", "NODE_RANK", "SLURM_PROCID")
+
+
 class RunDirGuard(Callback):
     """Hydra callback: stop a single run whose run dir (an explicit ``hydra.run.dir``) holds another run's
-    files, before Hydra writes anything there. A gpu_pool job is a single run in a dir that its sweep
-    (lit_hw.sweeps.resume) has already checked."""
+    files, or cannot be written, before Hydra writes anything there. A gpu_pool job is a single run in
+    a dir that its sweep (lit_hw.sweeps.resume) has already checked."""
 
     def on_run_start(self, config, **kwargs) -> None:
         run_dir = Path(str(config.hydra.run.dir))
-        if os.environ.get("LIT_HW_GPU_POOL_SLOT") is not None:
-            return
+        if os.environ.get("LIT_HW_GPU_POOL_SLOT") is not None or any(
+            int(os.environ.get(var, "0") or 0) for var in DDP_RANK_VARS
+        ):
+            return  # a gpu_pool job, or a DDP rank > 0 that Lightning started for a run already checked
         present = foreign_run_files(run_dir, config) if run_dir.is_dir() else []
         if present:
             stop(
