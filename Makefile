@@ -21,11 +21,11 @@ train: $(STAMP)
 	$(PY) -m lit_hw.train model=mlp $(ARGS)
 
 # lint and format check, then every test but the cluster ones, two at a time (most tests wait on a
-# subprocess that imports Lightning, so three workers keep both cores busy)
+# subprocess that imports Lightning, so two workers keep both cores busy; three measured slower)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -q -n 3 --dist loadfile -m "not cluster" $(ARGS)
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not cluster" $(ARGS)
 
 # a one-node SLURM cluster and a Ray head on this machine (cluster/start.sh installs slurm-wlm and
 # munge with apt-get if missing), the tests in tests/cluster, then every daemon stopped again

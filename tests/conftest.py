@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    # `make test` runs three workers on two cores, each starting `python -m lit_hw.train` children:
+    # `make test` runs two workers on two cores, each starting `python -m lit_hw.train` children:
     # one thread per process keeps OpenMP from spin-waiting on cores the other worker is using.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
