@@ -5,8 +5,13 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export PY=${PY:-$(dirname "$here")/.venv/bin/python}
+# Recent Ray (2.60 here) turns token authentication on for a new local cluster (writing ~/.ray/auth_token),
+# after which `ray start` and the `ray` CLI disagree on it: one mode for every process of this run
+export RAY_AUTH_MODE=${RAY_AUTH_MODE:-disabled}
 # the `ray` CLI and the venv's tools first on PATH (the tests check for a Ray head with `ray status`)
 export PATH="$(dirname "$PY"):$PATH"
+# here a cluster that does not come up is a failure, not a skip
+export LIT_HW_CLUSTER_REQUIRED=1
 trap 'bash "$here/stop.sh"' EXIT
 bash "$here/start.sh"
 cd "$(dirname "$here")"

@@ -3,6 +3,7 @@ cluster/start.sh and stops them afterwards). Skipped where neither runs, so `pyt
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -29,13 +30,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.cluster)
 
 
+def missing(what: str) -> None:
+    """Under make test-cluster (LIT_HW_CLUSTER_REQUIRED=1) a cluster that is not up fails the test."""
+    message = f"{what} (make test-cluster starts one)"
+    if os.environ.get("LIT_HW_CLUSTER_REQUIRED") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def slurm():
     if not slurm_up():
-        pytest.skip("no SLURM cluster answers sinfo (make test-cluster starts one)")
+        missing("no SLURM cluster answers sinfo")
 
 
 @pytest.fixture(scope="session")
 def ray_head():
     if not ray_head_up():
-        pytest.skip("no Ray head runs here (make test-cluster starts one)")
+        missing("no Ray head answers `ray status`")
