@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 from pathlib import Path
@@ -12,8 +11,6 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 from lit_hw.core.errors import SweepConfigError, UserError
-
-log = logging.getLogger("lit_hw")
 
 
 def in_multirun() -> bool:

@@ -16,6 +16,13 @@ class _DropMessages(logging.Filter):
         return not any(fragment in record.getMessage() for fragment in self.fragments)
 
 
+def drop_log_messages(logger_name: str, *fragments: str) -> None:
+    """Drop the records of ``logger_name`` that contain any of ``fragments`` (once: calling again adds nothing)."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, _DropMessages) and f.fragments == fragments for f in logger.filters):
+        logger.addFilter(_DropMessages(*fragments))
+
+
 def quiet_library_noise() -> None:
     # torch deprecated a check that Lightning's own code makes; printed mid-progress-bar, nothing to act on
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
@@ -25,7 +32,7 @@ def quiet_library_noise() -> None:
     # on a SLURM login node lit_hw runs single runs on purpose; sweeps go through hydra/launcher=slurm
     warnings.filterwarnings("ignore", message=r"The `srun` command is available on your system but is not used")
     # an advertisement on every run
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropMessages("litlogger"))
+    drop_log_messages("lightning.pytorch.utilities.rank_zero", "litlogger")
 
 
 def metrics_table(final: dict, prefix: str = "test/") -> str:

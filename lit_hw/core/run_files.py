@@ -71,6 +71,11 @@ def stop(message: str) -> None:
 DDP_RANK_VARS = ("LOCAL_RANK", "RANK", "NODE_RANK", "SLURM_PROCID")
 
 
+def is_rank_zero() -> bool:
+    """False in the processes of ranks > 0 (Lightning's DDP relaunch, a SLURM task), which run the same job."""
+    return all(int(os.environ.get(var, "0") or 0) == 0 for var in DDP_RANK_VARS)
+
+
 class RunDirGuard(Callback):
     """Hydra callback: stop a single run whose run dir (an explicit ``hydra.run.dir``) holds another run's
     files, or cannot be written, before Hydra writes anything there. A gpu_pool job is a single run in
@@ -78,9 +83,7 @@ class RunDirGuard(Callback):
 
     def on_run_start(self, config, **kwargs) -> None:
         run_dir = Path(str(config.hydra.run.dir))
-        if os.environ.get("LIT_HW_GPU_POOL_SLOT") is not None or any(
-            int(os.environ.get(var, "0") or 0) for var in DDP_RANK_VARS
-        ):
+        if os.environ.get("LIT_HW_GPU_POOL_SLOT") is not None or not is_rank_zero():
             return  # a gpu_pool job, or a DDP rank > 0 that Lightning started for a run already checked
         present = foreign_run_files(run_dir, config) if run_dir.is_dir() else []
         if present:

@@ -8,7 +8,6 @@ TensorBoard images. A sweep where some job failed exits non-zero, after the summ
 from __future__ import annotations
 
 import logging
-import sys
 from typing import Any
 
 from hydra.core.utils import JobReturn
@@ -17,6 +16,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from lit_hw.core.run_files import stop
 from lit_hw.sweeps.resume import SweepDirHasResults, refuse_to_overwrite
 from lit_hw.sweeps.summary import UNFINISHED, write_summary
 
@@ -37,12 +37,10 @@ def refresh_summary(sweep_dir) -> None:
 
 class SweepSummary(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        # Hydra turns an exception raised by a callback into a warning and goes on: stop here instead
         try:
             refuse_to_overwrite(config.hydra.sweep.dir, bool(config.get("resume_sweep")))
         except SweepDirHasResults as err:
-            print(f"error: {err}", file=sys.stderr)
-            raise SystemExit(2) from None
+            stop(str(err))  # an exception raised here would only be a warning: Hydra goes on
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if config.hydra.mode != RunMode.MULTIRUN:

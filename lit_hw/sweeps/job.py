@@ -16,13 +16,13 @@ import json
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from lit_hw.callbacks.run_record import describe, is_interruption
 from lit_hw.core.atomic_files import write_atomic
+from lit_hw.core.cli import in_multirun
 from lit_hw.core.errors import SweepConfigError
-from lit_hw.core.run_files import read_metrics
+from lit_hw.core.run_files import is_rank_zero, read_metrics
 
 RELAUNCHING_STRATEGIES = ("ddp", "fsdp", "deepspeed")
 # started by multiprocessing or fork, not by re-running the command line
@@ -49,7 +49,7 @@ def device_count(devices, accelerator) -> int:
 
 
 def refuse_ddp_that_reruns_the_sweep(cfg: DictConfig) -> None:
-    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+    if not in_multirun():
         return
     strategy = cfg.trainer.get("strategy")
     if not isinstance(strategy, str) or not strategy.startswith(RELAUNCHING_STRATEGIES):
@@ -76,12 +76,6 @@ def _overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
-def _is_rank_zero() -> bool:
-    from lightning.fabric.utilities.rank_zero import rank_zero_only
-
-    return getattr(rank_zero_only, "rank", 0) == 0
-
-
 @contextlib.contextmanager
 def failure_recorded(metrics_path: str | Path):
     """On an exception, make sure ``metrics_path`` says ``failed`` (or ``interrupted``), then re-raise.
@@ -92,17 +86,13 @@ def failure_recorded(metrics_path: str | Path):
     try:
         yield
     except BaseException as err:
-        if _is_rank_zero() and isinstance(err, (Exception, KeyboardInterrupt)):
+        if is_rank_zero() and isinstance(err, (Exception, KeyboardInterrupt)):
             record_failure(Path(metrics_path), err)
-        if _is_rank_zero() and isinstance(err, (KeyboardInterrupt, SystemExit)) and _in_multirun():
+        if is_rank_zero() and isinstance(err, (KeyboardInterrupt, SystemExit)) and in_multirun():
             from lit_hw.sweeps.hydra_callbacks import refresh_summary
 
             refresh_summary(HydraConfig.get().sweep.dir)
         raise
-
-
-def _in_multirun() -> bool:
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def record_failure(path: Path, err: BaseException, status: str | None = None) -> None:

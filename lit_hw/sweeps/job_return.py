@@ -16,14 +16,9 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 
 from lit_hw.core.atomic_files import write_atomic
-from lit_hw.core.run_files import DDP_RANK_VARS
+from lit_hw.core.run_files import is_rank_zero
 
 JOB_RETURN_ENV = "LIT_HW_JOB_RETURN"
-
-
-def is_rank_zero() -> bool:
-    """False in the processes Lightning's DDP starts for ranks > 0 (they run the same job)."""
-    return all(int(os.environ.get(var, "0") or 0) == 0 for var in DDP_RANK_VARS)
 
 
 class SaveJobReturn(Callback):

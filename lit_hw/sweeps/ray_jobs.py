@@ -6,8 +6,9 @@ against scikit-learn's joblib, and waits forever on a job no node can run):
 * a request that no alive node can hold fails the sweep within ``schedule_timeout_s`` (waiting
   that long for an autoscaler to add a node), with one line naming what was asked and what the
   nodes have;
-* a job whose worker dies is recorded ``failed`` in its metrics.json, and the others go on
-  (Ray does not retry a job: a retried job would mix two attempts in one dir);
+* a job whose worker dies (killed, out of memory, a lost node) is recorded ``interrupted`` in its
+  metrics.json, so ``resume_sweep=true`` continues it, and the others go on (Ray does not retry a
+  job: a retried job would mix two attempts in one dir);
 * jobs run in the sweep's working dir, so relative paths mean what they mean on the command line;
 * Ctrl-C brings the summary up to date.
 """

@@ -18,12 +18,16 @@ starts (``refuse_to_overwrite``), so finished results are never silently overwri
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
 from hydra.errors import CompactHydraException
+from omegaconf import open_dict
 
-from lit_hw.core.run_files import read_metrics
+from lit_hw.core.run_files import is_rank_zero, read_metrics
+
+log = logging.getLogger("lit_hw.resume")
 
 FINISHED = ("ok", "diverged")
 ATTEMPT_FILES = ("metrics.json", "checkpoints", "tensorboard", "figures", "config_resolved.yaml")
@@ -91,15 +95,8 @@ def refuse_to_overwrite(sweep_dir: str | Path, resume_sweep: bool) -> None:
 def prepare_job(cfg) -> dict | None:
     """Under ``resume_sweep=true``: act on this job's earlier attempt. Returns the kept metrics record
     of a finished job (the caller must not train), else None (``cfg.resume`` is set to continue)."""
-    import logging
-
-    from omegaconf import open_dict
-
-    from lit_hw.sweeps.job_return import is_rank_zero
-
     if not cfg.get("resume_sweep"):
         return None
-    log = logging.getLogger("lit_hw.resume")
     job_dir = Path(cfg.paths.output_dir)
     action = job_action(job_dir)
     if action == "keep":

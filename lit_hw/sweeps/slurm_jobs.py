@@ -26,6 +26,7 @@ from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from hydra.errors import CompactHydraException
 from omegaconf import OmegaConf
 
+from lit_hw.core.console import drop_log_messages
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
 from lit_hw.sweeps.launching import job_config, lost_job_return
 from lit_hw.sweeps.plugins import PLUGIN_ROOT
@@ -44,16 +45,9 @@ class SlurmRequestRefused(CompactHydraException):
     """sbatch refused the jobs' resource request; printed as one line."""
 
 
-class _SacctNoise(logging.Filter):
-    """Drops submitit's per-poll "Bypassing sacct error" warning; lit_hw says it once instead."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Bypassing sacct error" not in record.getMessage()
-
-
 def sacct_works() -> bool:
     """False on clusters without accounting, where submitit's state polling only prints errors."""
-    logging.getLogger("submitit").addFilter(_SacctNoise())
+    drop_log_messages("submitit", "Bypassing sacct error")  # per poll; lit_hw says it once instead
     if (
         shutil.which("sacct") is None
         or subprocess.run(["sacct", "-n", "-X", "-S", "now"], capture_output=True).returncode
