@@ -69,3 +69,20 @@ def test_bad_optimizer_settings_name_the_value(config, phrase):
     with pytest.raises(ConfigError, match=phrase.replace(".", r"\.").replace("(", r"\(")) as err:
         resolve_optimizer(config)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name, cls", [("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW), ("sgd", torch.optim.SGD)]
+)
+def test_every_optim_config_builds_its_optimizer(name, cls):
+    from pathlib import Path
+
+    from hydra import compose, initialize_config_dir
+
+    from lit_hw.core.config_check import optim_settings
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        cfg = compose("train", overrides=[f"optim={name}"])
+    optimizer = build_optimizer(torch.nn.Linear(3, 2).parameters(), optim_settings(cfg))
+    assert type(optimizer) is cls and optimizer.defaults["lr"] == cfg.optim.lr
