@@ -49,6 +49,17 @@ TRAIN_CASES = [
     ("val_size_one_point_zero", ["data.val_size=1.0"], ["data.val_size=1.0", "(0, 1)", "without a decimal point"]),
     ("unknown_init_scheme", ["init.scheme=orthogonal"], ["init.scheme='orthogonal'", "default, zero, he, xavier"]),
     ("added_optimizer_key", ["+optim.momentun=0.9"], ["optim.momentun", "accepted:", "weight_decay"]),
+    ("fold_out_of_range", ["data.folds=5", "data.fold=5"], ["data.fold=5", "from 0 to 4", "data.fold=0,1,2,3,4"]),
+    ("fold_without_folds", ["data.fold=1"], ["data.fold=1", "needs data.folds"]),
+    ("one_fold", ["data.folds=1", "data.fold=0"], ["data.folds=1", "whole number >= 2"]),
+    ("folds_without_fold", ["data.folds=5"], ["data.fold=None", "from 0 to 4"]),
+    (
+        "folds_and_val_size",
+        ["data.folds=5", "data.fold=0", "data.val_size=0.2"],
+        ["data.val_size=0.2", "drop data.val_size"],
+    ),
+    # the random fixture has 600 training images
+    ("more_folds_than_images", ["data.folds=601", "data.fold=0"], ["data.folds=601", "600 training images"]),
 ]
 
 

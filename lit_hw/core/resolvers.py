@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+from pathlib import Path
 
 from omegaconf import OmegaConf
 
@@ -19,6 +21,37 @@ def short_name(text: str, max_chars: int = 80) -> str:
         return text
     digest = hashlib.sha1(text.encode()).hexdigest()[:8]
     return f"{text[: max_chars - 9]}~{digest}"
+
+
+def swept_keys(root) -> set[str]:
+    """The keys a multirun sweeps: its sweeper's params (e.g. a preset's) and the command line's sweep
+    overrides (``optim.lr=0.01,0.1``), which a job's config no longer holds: Hydra's BasicSweeper
+    saved them in <sweep dir>/multirun.yaml before it launched any job."""
+    from pathlib import Path
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    keys = set((OmegaConf.select(root, "hydra.sweeper.params") or {}).keys())
+    saved = Path(str(OmegaConf.select(root, "hydra.sweep.dir"))) / "multirun.yaml"
+    if saved.is_file():
+        overrides = OmegaConf.select(OmegaConf.load(saved), "hydra.overrides.task") or []
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+        keys |= {o.key_or_group for o in parsed if o.is_sweep_override()}
+    return keys
+
+
+def job_dir_name(override_dirname: str, max_chars: int = 80, *, _root_) -> str:
+    """A sweep job's dir name (TensorBoard's run name): its swept values, e.g. ``optim.lr=0.1,seed=2``,
+    without the overrides every job of the sweep shares. Hydra's override_dirname (all overrides,
+    sorted) when nothing is known to be swept. Shortened by ``short_name``."""
+    try:
+        swept = swept_keys(_root_)
+        job = OmegaConf.select(_root_, "hydra.overrides.task") or []
+        excluded = set(OmegaConf.select(_root_, "hydra.job.config.override_dirname.exclude_keys") or [])
+        mine = sorted(o for o in job if o.split("=", 1)[0].lstrip("+~") in swept - excluded)
+    except Exception:  # a naming problem must never stop a job: Hydra's name is always right
+        mine = []
+    return short_name(",".join(mine) if mine else override_dirname, max_chars)
 
 
 # drawn once per process: two runs started in the same second get different dirs
@@ -50,12 +83,31 @@ def gpus_per_job(accelerator, devices) -> int:
     return 0 if str(accelerator) == "cpu" else device_count(devices)
 
 
+def tag_dict(tags) -> dict[str, str]:
+    """``tags`` (a list of labels) as MLflow run tags, which are key/value pairs: ``tags.<label> = 'true'``."""
+    return {str(tag): "true" for tag in tags or []}
+
+
+def dir_label(path: str, part: str = "name") -> str:
+    """A run dir's name (``part=name``) or the dir that holds it (``part=parent``), relative to the
+    working directory when under it: a sweep's jobs share their parent, the sweep dir, so in MLflow a
+    sweep is one experiment and each job a run named after its overrides."""
+    path = Path(os.path.abspath(path))
+    if part == "name":
+        return path.name
+    relative = os.path.relpath(path.parent)
+    return str(path.parent) if relative == "." or relative.startswith("..") else relative
+
+
 def register_resolvers() -> None:
     for name, resolver in (
         ("lit_hw.short", short_name),
         ("lit_hw.devices", device_count),
         ("lit_hw.gpus", gpus_per_job),
         ("lit_hw.run_id", run_id),
+        ("lit_hw.tag_dict", tag_dict),
+        ("lit_hw.dir_label", dir_label),
+        ("lit_hw.job_dir_name", job_dir_name),
     ):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, resolver)

@@ -27,9 +27,17 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def csv_cell(value) -> str:
+    """Like format_cell, but floats keep every digit: a CSV is read back by programs, and a mean
+    recomputed from its rows must equal the mean it reports."""
+    if isinstance(value, float) and not math.isnan(value):
+        return repr(value)
+    return format_cell(value) if value is not None else ""
+
+
 def csv_text(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(header)
-    writer.writerows([format_cell(c) if c is not None else "" for c in row] for row in rows)
+    writer.writerows([csv_cell(c) for c in row] for row in rows)
     return text.getvalue()

@@ -17,6 +17,7 @@ import torch
 from lit_hw.core.checks import require_in
 from lit_hw.core.errors import ConfigError, DataError
 from lit_hw.data import idx_files
+from lit_hw.data.folds import check_fold_count, check_fold_settings, fold_indices
 from lit_hw.data.mnist_download import DEFAULT_MIRRORS, download_mnist
 from lit_hw.data.tensor_datamodule import TensorDataModule
 from lit_hw.data.tensor_split import TensorSplit
@@ -81,8 +82,11 @@ class MNISTDataModule(TensorDataModule):
         test_every_epoch: bool = False,
         mirrors: list[str] | None = None,
         md5: str | dict | None = "official",
+        folds: int | None = None,
+        fold: int | None = None,
     ):
         require_in("data.source", source, SOURCES, what="source")
+        check_fold_settings(folds, fold, val_size)
         super().__init__(
             batch_size=batch_size,
             eval_batch_size=eval_batch_size,
@@ -98,6 +102,8 @@ class MNISTDataModule(TensorDataModule):
         self.normalize = normalize
         self.mirrors = list(mirrors) if mirrors is not None else list(DEFAULT_MIRRORS)
         self.md5 = md5
+        self.folds, self.fold = folds, fold
+        self.val_indices: torch.Tensor | None = None  # into the training split, for k-fold checks
         self.resolved_source: str | None = None
         self._local_train_count: int | None = None  # the IDX headers are read once
 
@@ -157,7 +163,10 @@ class MNISTDataModule(TensorDataModule):
             n_train = BUNDLED_SIZE - BUNDLED_TEST_SIZE
         else:
             return  # download, or auto without files: the size is known only after the download
-        resolve_val_count(self.val_size, n_train)
+        if self.folds is not None:
+            check_fold_count(self.folds, n_train)
+        else:
+            resolve_val_count(self.val_size, n_train)
 
     def _download(self) -> None:
         try:
@@ -208,9 +217,13 @@ class MNISTDataModule(TensorDataModule):
             return
         raw = self._load_uint8()
         images, labels = raw["fit"]
-        n_val = resolve_val_count(self.val_size, len(images))
-        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
-        val_idx, train_idx = order[:n_val], order[n_val:]
+        if self.folds is not None:
+            train_idx, val_idx = fold_indices(labels, self.folds, self.fold, self.seed)
+        else:
+            n_val = resolve_val_count(self.val_size, len(images))
+            order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
+            val_idx, train_idx = order[:n_val], order[n_val:]
+        self.val_indices = val_idx
         x = self._to_float(images)
         test_images, test_labels = raw["test"]
         self.splits = {
@@ -221,7 +234,5 @@ class MNISTDataModule(TensorDataModule):
         self.move_to_accelerator()
 
     def describe(self) -> dict:
-        return {
-            "source": self.resolved_source,
-            **super().describe(),
-        }
+        folds = {"folds": self.folds, "fold": self.fold} if self.folds is not None else {}
+        return {"source": self.resolved_source, **folds, **super().describe()}

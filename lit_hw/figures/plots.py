@@ -7,8 +7,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from lit_hw.figures.files import plt
+
+
+def integer_epoch_ticks(ax) -> None:
+    """Epochs are whole numbers: no 0.5 or 2.25 ticks on a short run's axis."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def plot_toy_predictions(
@@ -69,6 +75,8 @@ def plot_curves(
     for label, (xs, ys) in curves.items():
         ax.plot(list(xs), list(ys), marker="x" if label in marked else "o", markersize=3, label=label)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if xlabel == "epoch":
+        integer_epoch_ticks(ax)
     ax.grid(alpha=0.3)
     if curves:
         ax.legend(fontsize=7)

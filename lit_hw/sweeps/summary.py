@@ -3,8 +3,13 @@
 Written into the sweep dir:
   summary.csv, summary.md   one row per job: overrides, status, final train/val/test loss and
                             accuracy, best val acc, epochs run, train and wall time
+  summary_grouped.csv       one row per configuration (the overrides without seed and data.fold):
+                            n, n_ok/n_diverged/n_failed/n_unfinished, <metric>_mean/_std/_ci95 over
+                            the ok jobs (lit_hw.sweeps.groups); summary.md gets the same table when
+                            some configuration ran with several seeds or folds
   plots/*.png               per-epoch curves of every job, one figure per metric, and the final
-                            test accuracy against each swept value (lit_hw.sweeps.summary_plots)
+                            test accuracy against each swept value (lit_hw.sweeps.summary_plots);
+                            with replicates also grouped_*.png: mean ± std bands, mean ± ci95 bars
   summary_tensorboard/      the same figures as TensorBoard images (next to the jobs' runs)
 
 Works on a finished or a partial sweep: a job without metrics.json yet is listed as ``pending``.
@@ -18,7 +23,8 @@ from pathlib import Path
 from lit_hw.core.atomic_files import write_atomic
 from lit_hw.core.run_files import as_float, read_metrics
 from lit_hw.core.tables import csv_text, format_cell, markdown_table
-from lit_hw.sweeps.summary_plots import write_plots, write_tensorboard_images
+from lit_hw.sweeps.groups import REPLICATE_KEYS, aggregate, grouped_columns, is_replicated
+from lit_hw.sweeps.summary_plots import write_grouped_plots, write_plots, write_tensorboard_images
 
 COLUMNS = [
     "job",
@@ -118,12 +124,46 @@ def swept_values(jobs: list[dict]) -> dict[str, list[str]]:
     return {k: [d.get(k, "") for d in per_job] for k in keys if len({d.get(k, "") for d in per_job}) > 1}
 
 
+def label_value(job: dict, key: str) -> str:
+    """The job's value of override ``key`` ('' when it does not set it)."""
+    return dict(o.split("=", 1) for o in job["overrides"] if "=" in o).get(key, "")
+
+
 def label(job: dict, swept: dict[str, list[str]]) -> str:
     mine = [o for o in job["overrides"] if o.split("=", 1)[0] in swept]
     return ",".join(mine) or job["job"]
 
 
-def summary_markdown(jobs: list[dict], sweep_dir: Path, plots: list[Path]) -> str:
+def grouped_table(groups: list[dict], swept: dict[str, list[str]]) -> tuple[list[str], list[list]]:
+    """summary_grouped.csv's header and rows; ``config`` names a configuration by its swept values."""
+    columns = grouped_columns(METRIC_COLUMNS)
+    for group in groups:
+        group["config"] = label(group["jobs"][0], config_keys(swept)) if config_keys(swept) else "all"
+    return columns, [[group[c] for c in columns] for group in groups]
+
+
+def config_keys(swept: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The swept keys that make a configuration (not seed or data.fold)."""
+    return {k: v for k, v in swept.items() if k not in REPLICATE_KEYS}
+
+
+def grouped_markdown(groups: list[dict]) -> str:
+    """mean ± ci95 (n_ok of n) for the metrics a user compares configurations by."""
+    shown = ["val/acc", "test/acc", "val/acc_best", "test/loss"]
+    header = ["config", "n_ok / n", "diverged", "failed"] + [f"{m} mean ± ci95" for m in shown]
+    rows = [
+        [g["config"], f"{g['n_ok']} / {g['n']}", g["n_diverged"], g["n_failed"]]
+        + [f"{format_cell(g[f'{m}_mean'])} ± {format_cell(g[f'{m}_ci95'])}" for m in shown]
+        for g in groups
+    ]
+    return (
+        "\n## Per configuration, over seeds and folds (summary_grouped.csv)\n\n"
+        "Means over the ok jobs only; ± is the 95% t-interval half-width (empty below 2 ok jobs).\n\n"
+        + markdown_table(header, rows)
+    )
+
+
+def summary_markdown(jobs: list[dict], sweep_dir: Path, plots: list[Path], groups: list[dict] | None = None) -> str:
     shown = COLUMNS[:-1]
     counts = ", ".join(f"{sum(j['status'] == s for j in jobs)} {s}" for s in sorted({j["status"] for j in jobs}))
     text = f"# Sweep summary: {sweep_dir}\n\n{len(jobs)} jobs: {counts}\n\n"
@@ -135,6 +175,8 @@ def summary_markdown(jobs: list[dict], sweep_dir: Path, plots: list[Path]) -> st
             f"\nBest val/acc: {best['val/acc_best']:.4f} ({format_cell(best['overrides'])}), "
             f"its test/acc {format_cell(best['test/acc'])}.\n"
         )
+    if groups and is_replicated(groups):
+        text += grouped_markdown(groups)
     errors = [j for j in jobs if j["error"]]
     if errors:
         text += "\n## Errors\n\n" + "".join(f"- {j['job']}: {j['error']}\n" for j in errors)
@@ -147,9 +189,16 @@ def write_summary(sweep_dir: str | Path, tensorboard: bool = True) -> list[dict]
     """Build every summary file for ``sweep_dir``; return the job rows."""
     sweep_dir = Path(sweep_dir)
     jobs = collect_jobs(sweep_dir)
-    plots = write_plots(jobs, sweep_dir, swept_values(jobs), label) if jobs else []
+    swept = swept_values(jobs)
+    groups = aggregate(jobs, METRIC_COLUMNS)
+    columns, grouped_rows = grouped_table(groups, swept)
+    plots = write_plots(jobs, sweep_dir, swept, label) if jobs else []
+    if is_replicated(groups):
+        group_swept = {k: [label_value(g["jobs"][0], k) for g in groups] for k in config_keys(swept)}
+        plots += write_grouped_plots(groups, sweep_dir, group_swept, [g["config"] for g in groups])
     write_atomic(sweep_dir / "summary.csv", csv_text(COLUMNS, [[job[c] for c in COLUMNS] for job in jobs]))
-    write_atomic(sweep_dir / "summary.md", summary_markdown(jobs, sweep_dir, plots))
+    write_atomic(sweep_dir / "summary_grouped.csv", csv_text(columns, grouped_rows))
+    write_atomic(sweep_dir / "summary.md", summary_markdown(jobs, sweep_dir, plots, groups))
     if tensorboard and plots:
         write_tensorboard_images(plots, sweep_dir)
     return jobs

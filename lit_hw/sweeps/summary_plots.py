@@ -1,4 +1,9 @@
-"""The sweep summary's figures: per-epoch curves of every job, and final test accuracy per swept value."""
+"""The sweep summary's figures: per-epoch curves of every job, and final test accuracy per swept value.
+
+When configurations ran with several seeds or folds (lit_hw.sweeps.groups), also one line per
+configuration: the mean per epoch with a ±1 std band, and the final metric's mean with 95%
+confidence-interval error bars against each swept value.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,13 @@ from pathlib import Path
 
 from lit_hw.core.run_files import as_float
 from lit_hw.figures.files import plt, save_figure
-from lit_hw.figures.plots import plot_curves
+from lit_hw.figures.plots import integer_epoch_ticks, plot_curves
+from lit_hw.sweeps.groups import REPLICATE_KEYS, mean_curve
 
 # per-epoch test curves exist when the run set data.test_every_epoch=true
 CURVE_METRICS = ["train/acc", "val/acc", "test_epoch/acc", "train/loss", "val/loss", "test_epoch/loss"]
+# final metrics plotted against each swept value, per configuration, with error bars
+GROUPED_FINAL_METRICS = ["test/acc", "val/acc"]
 PLOTS_DIR = "plots"
 TENSORBOARD_DIR = "summary_tensorboard"
 
@@ -61,9 +69,76 @@ def write_plots(
             fig = plot_curves(curves, "epoch", metric, f"{metric} per epoch", marked=marked)
             plots.append(save_figure(fig, folder / f"curves_{metric.replace('/', '_')}.png", dpi=100))
     for key, values in swept.items():
+        if key in REPLICATE_KEYS:
+            continue  # accuracy against the seed says nothing; the grouped plots show the spread
         plots.append(
             plot_final_vs_swept(jobs, key, values, "test/acc", folder / f"test_acc_vs_{key.replace('/', '_')}.png")
         )
+    return [p for p in plots if p is not None]
+
+
+def plot_mean_bands(rows: list[dict], labels: list[str], metric: str):
+    """Per configuration, the per-epoch mean of ``metric`` over its ok jobs, with a ±1 std band."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    drawn = False
+    for row, name in zip(rows, labels):
+        epochs, means, stds = mean_curve(row["jobs"], metric)
+        if not epochs:
+            continue
+        drawn = True
+        low, high = [m - s for m, s in zip(means, stds)], [m + s for m, s in zip(means, stds)]
+        (line,) = ax.plot(epochs, means, marker="o", markersize=3, label=f"{name} (n={row['n_ok']})")
+        ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2)
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set(xlabel="epoch", ylabel=metric, title=f"{metric} per epoch: mean ± std over seeds/folds")
+    integer_epoch_ticks(ax)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_grouped_final_vs_swept(rows: list[dict], key: str, values: list[str], metric: str, path: Path) -> Path | None:
+    """Each configuration's mean final ``metric`` against its value of ``key``, with ci95 error bars."""
+    means = [row[f"{metric}_mean"] for row in rows]
+    if all(math.isnan(m) for m in means):
+        return None
+    errors = [0.0 if math.isnan(row[f"{metric}_ci95"]) else row[f"{metric}_ci95"] for row in rows]
+    numbers = [as_float(v) for v in values]
+    numeric = all(math.isfinite(x) for x in numbers)
+    xs = numbers if numeric else list(range(len(values)))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    order = sorted(range(len(rows)), key=lambda i: xs[i])
+    ax.errorbar([xs[i] for i in order], [means[i] for i in order], yerr=[errors[i] for i in order], fmt="o-", capsize=4)
+    if numeric and min(numbers) > 0 and max(numbers) / min(numbers) >= 100:
+        ax.set_xscale("log")
+    if not numeric:
+        ax.set_xticks(xs, values, rotation=30)
+    for row, x, m in zip(rows, xs, means):
+        not_ok = row["n"] - row["n_ok"]
+        if not_ok:
+            ax.annotate(f"{not_ok} of {row['n']} not ok", (x, 0 if math.isnan(m) else m), fontsize=8, color="red")
+    ax.set(xlabel=key, ylabel=f"final {metric}", title=f"final {metric} vs {key}: mean ± 95% CI")
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path, dpi=100)
+
+
+def write_grouped_plots(
+    rows: list[dict], sweep_dir: Path, swept: dict[str, list[str]], labels: list[str]
+) -> list[Path]:
+    """The figures of a sweep with replicates; ``swept`` holds each configuration's value per swept key."""
+    folder = sweep_dir / PLOTS_DIR
+    plots = []
+    for metric in CURVE_METRICS:
+        fig = plot_mean_bands(rows, labels, metric)
+        if fig is not None:
+            plots.append(save_figure(fig, folder / f"grouped_curves_{metric.replace('/', '_')}.png", dpi=100))
+    for key, values in swept.items():
+        for metric in GROUPED_FINAL_METRICS:
+            name = f"grouped_{metric.replace('/', '_')}_vs_{key.replace('/', '_')}.png"
+            plots.append(plot_grouped_final_vs_swept(rows, key, values, metric, folder / name))
     return [p for p in plots if p is not None]
 
 
