@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 
-from lit_hw.tasks.stacked_optim import StackedOptimizer, why_not_stackable
+from lit_hw.sweeps.stacking import group_key, why_not_stackable
+from lit_hw.tasks.classifier import Classifier
+from lit_hw.tasks.stacked_optim import StackedOptimizer
+from lit_hw.tasks.stacked_optim import why_not_stackable as optimizer_not_stackable
+from tests.helpers.cli import ROOT, run_cli
+from tests.helpers.sweeps import QUICK, data_args, summary_rows
 
 # three members each, differing in every scalar the stack keeps per member
 CASES = {
@@ -68,7 +77,109 @@ def test_stacked_steps_equal_torch_optim_on_each_member_alone(case):
 
 
 def test_what_a_stack_refuses():
-    assert why_not_stackable("torch.optim.RMSprop", {"lr": 0.1}).startswith("optimizer torch.optim.RMSprop")
-    assert "amsgrad" in why_not_stackable("torch.optim.Adam", {"lr": 0.1, "amsgrad": True})
-    assert "maximize" in why_not_stackable("torch.optim.SGD", {"lr": 0.1, "maximize": True})
-    assert why_not_stackable("torch.optim.SGD", {"lr": 0.1, "momentum": 0.9}) is None
+    assert optimizer_not_stackable("torch.optim.RMSprop", {"lr": 0.1}).startswith("optimizer torch.optim.RMSprop")
+    assert "amsgrad" in optimizer_not_stackable("torch.optim.Adam", {"lr": 0.1, "amsgrad": True})
+    assert "maximize" in optimizer_not_stackable("torch.optim.SGD", {"lr": 0.1, "maximize": True})
+    assert optimizer_not_stackable("torch.optim.SGD", {"lr": 0.1, "momentum": 0.9}) is None
+
+
+# -- hydra/launcher=stacked, end to end ------------------------------------------------------------
+def sweep_records(sweep):
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted(sweep.glob("*/metrics.json"))}
+
+
+@pytest.fixture(scope="module")
+def lr_sweeps(tmp_path_factory, real_mnist_dir):
+    """The same SGD lr sweep (lr=10 diverges) on the basic launcher and stacked."""
+    args = [
+        "-m",
+        "optim=sgd",
+        "optim.lr=0.01,0.1,10",
+        "optim.momentum=0.5",
+        "trainer.max_epochs=2",
+        "trainer.limit_train_batches=4",
+        "data.test_every_epoch=true",
+        "trainer=cpu",
+        "callbacks.progress_bar.refresh_rate=0",
+        *data_args(real_mnist_dir),
+    ]  # fmt: skip (TensorBoard on)
+    sweeps = {}
+    for launcher in ("basic", "stacked"):
+        sweeps[launcher] = tmp_path_factory.mktemp(launcher) / "sweep"
+        run_cli("lit_hw.train", *args, f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweeps[launcher]}")
+    return sweeps
+
+
+@pytest.mark.slow
+def test_stacked_sweep_gives_the_basic_launchers_results(lr_sweeps):
+    basic, stacked = sweep_records(lr_sweeps["basic"]), sweep_records(lr_sweeps["stacked"])
+    assert list(basic) == list(stacked) == ["0_optim.lr=0.01", "1_optim.lr=0.1", "2_optim.lr=10"]
+    for name, ordinary in basic.items():
+        mine = stacked[name]
+        assert "stacked" in mine and "stacked" not in ordinary
+        assert mine["status"] == ordinary["status"], name
+        assert [row["step"] for row in mine["history"]] == [row["step"] for row in ordinary["history"]]
+        assert set(mine["final"]) == set(ordinary["final"]), name
+        for key, value in ordinary["final"].items():
+            if isinstance(value, float) and math.isfinite(value) and value < 100:
+                assert mine["final"][key] == pytest.approx(value, abs=2e-3), (name, key)
+    assert stacked["2_optim.lr=10"]["status"] == "diverged"
+    assert stacked["2_optim.lr=10"]["diverged_at"]["step"] == basic["2_optim.lr=10"]["diverged_at"]["step"]
+    assert [r["status"] for r in summary_rows(lr_sweeps["stacked"])] == ["ok", "ok", "diverged"]
+
+
+@pytest.mark.slow
+def test_a_stacked_job_looks_like_an_ordinary_job(lr_sweeps, tmp_path):
+    job = lr_sweeps["stacked"] / "1_optim.lr=0.1"
+    assert (job / ".hydra" / "overrides.yaml").is_file() and list((job / "tensorboard").glob("events.out.tfevents.*"))
+    best = next((job / "checkpoints").glob("best-epoch*.ckpt"))
+    torch.load(best, weights_only=True)  # plain tensors and containers
+    task = Classifier.load_from_checkpoint(best, weights_only=True)
+    assert isinstance(task.net, torch.nn.Module)
+    record = json.loads((job / "metrics.json").read_text())
+    run_cli("lit_hw.evaluate", f"ckpt_path={best}", "accelerator=cpu", f"hydra.run.dir={tmp_path}")
+    evaluated = json.loads((tmp_path / "test_metrics.json").read_text())["test"]
+    assert evaluated["test/acc"] == pytest.approx(record["final"]["test/acc"], abs=1e-6)
+
+
+def test_what_goes_into_a_stack():
+    assert group_key(["optim.lr=0.1", "seed=2", "init=he", "model=mlp"]) == group_key(["optim.lr=1", "model=mlp"])
+    assert group_key(["model=mlp", "optim.lr=0.1"]) != group_key(["model=cnn", "optim.lr=0.1"])
+    assert group_key(["data.batch_size=32"]) != group_key(["data.batch_size=64"])
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        assert why_not_stackable(compose("train", overrides=["model=cnn"])) is None
+        assert why_not_stackable(compose("train", overrides=["optim.scheduler=cosine"])) == "an lr scheduler"
+        assert why_not_stackable(compose("train", overrides=["model=autoencoder"])).startswith("task ")
+        assert why_not_stackable(compose("train", overrides=["callbacks=early_stopping"])) == "extra callbacks"
+        assert "RMSprop" in why_not_stackable(compose("train", overrides=["optim._target_=torch.optim.RMSprop"]))
+
+
+@pytest.mark.slow
+def test_stacked_sweep_groups_by_model_runs_the_rest_as_ordinary_jobs_and_resumes(tmp_path, random_mnist_dir):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "model=linear,mlp", "optim.lr=0.01,0.1", "init=he", "trainer.max_epochs=1",
+            "trainer.limit_train_batches=2", *QUICK, *data_args(random_mnist_dir), "hydra/launcher=stacked",
+            f"hydra.sweep.dir={sweep}"]  # fmt: skip
+    proc = run_cli("lit_hw.train", *args, "+extra=[1]")  # a config value nobody reads; keeps jobs stackable
+    records = sweep_records(sweep)
+    assert [r["status"] for r in records.values()] == ["ok"] * 4
+    stacks = {tuple(r["stacked"]["jobs"]) for r in records.values()}
+    assert stacks == {("0_model=linear,optim.lr=0.01", "1_model=linear,optim.lr=0.1"),
+                      ("2_model=mlp,optim.lr=0.01", "3_model=mlp,optim.lr=0.1")}  # fmt: skip
+    assert "stack of 2 jobs" in proc.stderr + proc.stdout
+
+    # resume: a finished job is kept, an interrupted one trains again
+    kept = sweep / "0_model=linear,optim.lr=0.01" / "metrics.json"
+    before = kept.read_bytes()
+    interrupted = sweep / "3_model=mlp,optim.lr=0.1" / "metrics.json"
+    record = json.loads(interrupted.read_text())
+    interrupted.write_text(json.dumps({**record, "status": "interrupted"}))
+    run_cli("lit_hw.train", *args, "+extra=[1]", "resume_sweep=true")
+    assert kept.read_bytes() == before
+    assert json.loads(interrupted.read_text())["status"] == "ok"
+    assert (sweep / "3_model=mlp,optim.lr=0.1" / "previous_attempts" / "1" / "metrics.json").is_file()
+
+    # a job a stack cannot reproduce (an lr schedule) runs as an ordinary job
+    other = tmp_path / "other"
+    run_cli("lit_hw.train", *args[:-1], "optim.scheduler=step", f"hydra.sweep.dir={other}")
+    assert all("stacked" not in r and r["status"] == "ok" for r in sweep_records(other).values())

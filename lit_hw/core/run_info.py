@@ -35,3 +35,23 @@ def versions() -> dict:
         "python": platform.python_version(),
         "git_commit": git_commit(),
     }
+
+
+def hparams_for_loggers(cfg) -> dict:
+    """The knobs a user compares runs by, flattened for the loggers' hyper-parameters (TensorBoard's HPARAMS tab)."""
+    from omegaconf import OmegaConf
+
+    from lit_hw.core.config_check import run_tags
+
+    optim = {k: v for k, v in OmegaConf.to_container(cfg.optim, resolve=True).items() if k != "name"}
+    # the chosen scheduler's settings only: the others' would be columns that change nothing
+    optim["scheduler_args"] = (optim.get("scheduler_args") or {}).get(optim.get("scheduler")) or {}
+    return {
+        "model": OmegaConf.to_container(cfg.model, resolve=True),
+        "optim": optim,
+        "init": cfg.init.scheme,
+        "batch_size": cfg.data.get("batch_size"),
+        "max_epochs": cfg.trainer.max_epochs,
+        "seed": cfg.seed,
+        "tags": ",".join(run_tags(cfg)),
+    }
