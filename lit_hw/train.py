@@ -23,11 +23,13 @@ from omegaconf import DictConfig, OmegaConf
 from lit_hw.callbacks.divergence import StopOnDivergence
 from lit_hw.callbacks.run_record import RunRecord
 from lit_hw.core.cli import quote_path_overrides, report_user_errors
-from lit_hw.core.config_check import check_config
-from lit_hw.core.console import metrics_table, quiet_library_noise
+from lit_hw.core.config_check import check_config, run_tags
+from lit_hw.core.console import metrics_table, print_config_tree, quiet_library_noise
 from lit_hw.core.cpu_speed import apply_cpu_speed_settings
+from lit_hw.core.loggers import build_loggers, log_final
 from lit_hw.core.resolvers import register_resolvers
-from lit_hw.core.run_info import versions
+from lit_hw.core.run_files import is_rank_zero
+from lit_hw.core.run_info import hparams_for_loggers, versions
 from lit_hw.sweeps.job import failure_recorded, refuse_ddp_that_reruns_the_sweep
 from lit_hw.sweeps.plugins import register_hydra_plugins
 from lit_hw.sweeps.resume import prepare_job
@@ -49,18 +51,6 @@ def final_metrics(trainer: L.Trainer, record: RunRecord, test_results: list[dict
     return final
 
 
-def hparams_for_tensorboard(cfg: DictConfig) -> dict:
-    """The knobs a user compares runs by, flattened for the HPARAMS tab."""
-    return {
-        "model": OmegaConf.to_container(cfg.model, resolve=True),
-        "optim": {k: v for k, v in OmegaConf.to_container(cfg.optim, resolve=True).items() if k != "name"},
-        "init": cfg.init.scheme,
-        "batch_size": cfg.data.get("batch_size"),
-        "max_epochs": cfg.trainer.max_epochs,
-        "seed": cfg.seed,
-    }
-
-
 def train(cfg: DictConfig) -> dict:
     quiet_library_noise()
     apply_cpu_speed_settings(cfg.trainer.get("strategy"))
@@ -68,13 +58,22 @@ def train(cfg: DictConfig) -> dict:
     parts = check_config(cfg)
     datamodule, task, ckpt_path = parts.datamodule, parts.task, parts.ckpt_path
     output_dir = Path(cfg.paths.output_dir)
+    model = task.model_summary()
+    if is_rank_zero():
+        if cfg.get("print_config"):
+            print_config_tree(cfg)
+        log.info("model: %s, %s parameters (%s trainable)", model["name"], f"{model['params']:,}",
+                 f"{model['trainable_params']:,}")  # fmt: skip
+    if cfg.get("compile"):
+        task.net.compile()  # in place: the state_dict keys, and so the checkpoints, stay those of the plain net
 
     overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-    record = RunRecord(output_dir / "metrics.json", info={"overrides": overrides, "versions": versions()})
+    info = {"overrides": overrides, "tags": run_tags(cfg), "model": model, "versions": versions()}
+    record = RunRecord(output_dir / "metrics.json", info=info)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None] + [record]
     if cfg.trainer.get("enable_progress_bar") is False:  # Lightning refuses a bar callback then
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
-    loggers = [instantiate(c) for c in cfg.logger.values()]
+    loggers = build_loggers(cfg.logger)
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     if trainer.is_global_zero:
         (output_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -100,12 +99,7 @@ def train(cfg: DictConfig) -> dict:
         )
     if trainer.is_global_zero:
         record.finish("diverged" if diverged_at else "ok", final)
-        for logger in trainer.loggers:
-            logger.log_hyperparams(
-                hparams_for_tensorboard(cfg),
-                metrics={f"hp/{k}": v for k, v in record.final.items() if isinstance(v, (int, float))},
-            )
-            logger.finalize("success")
+        log_final(trainer.loggers, hparams_for_loggers(cfg), record.final, step=trainer.global_step)
     if trainer.is_global_zero and metrics_table(record.final):
         print(metrics_table(record.final))  # the results first, then where the rest of the run is
     log.info("run dir: %s", output_dir.resolve())

@@ -14,29 +14,28 @@ from lightning.pytorch.callbacks.progress.tqdm_progress import _update_n
 from lit_hw.data.tensor_split import StepChunk
 
 
+def optimizer_steps_per_epoch(trainer, loader_batches: int) -> int:
+    """Optimizer steps in an epoch of ``loader_batches`` train loader batches, each a step chunk of up to
+    ``data.steps_per_execution`` minibatches (the last chunk of an epoch may hold fewer)."""
+    datamodule = getattr(trainer, "datamodule", None)
+    per_batch = int(getattr(datamodule, "steps_per_execution", 1) or 1)
+    if trainer.world_size > 1 or per_batch == 1:  # chunking is off under DDP (lit_hw.data.tensor_datamodule)
+        return loader_batches
+    split = getattr(datamodule, "splits", {}).get("train")
+    if split is None:
+        return loader_batches * per_batch
+    return min(loader_batches * per_batch, math.ceil(len(split) / datamodule.batch_size))
+
+
 class StepProgressBar(TQDMProgressBar):
     def __init__(self, refresh_rate: int = 20, **kwargs):
         super().__init__(refresh_rate=refresh_rate, **kwargs)
         self._steps = 0
 
-    def _steps_per_batch(self) -> int:
-        trainer = self.trainer
-        if trainer.world_size > 1:  # chunking is off under DDP (lit_hw.data.tensor_datamodule)
-            return 1
-        return int(getattr(trainer.datamodule, "steps_per_execution", 1) or 1)
-
     @property
     def total_train_batches(self):
         batches = super().total_train_batches
-        per_batch = self._steps_per_batch()
-        if per_batch == 1 or not isinstance(batches, int):
-            return batches
-        datamodule = self.trainer.datamodule
-        split = getattr(datamodule, "splits", {}).get("train")
-        if split is None:
-            return batches * per_batch
-        # the last chunk of an epoch may hold fewer minibatches
-        return min(batches * per_batch, math.ceil(len(split) / datamodule.batch_size))
+        return optimizer_steps_per_epoch(self.trainer, batches) if isinstance(batches, int) else batches
 
     def on_train_epoch_start(self, trainer, *args) -> None:
         self._steps = 0

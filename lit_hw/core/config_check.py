@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from lit_hw.core.checkpoints import load_checkpoint
 from lit_hw.core.checks import instantiate_checked, is_number, is_whole, require_whole
 from lit_hw.core.errors import ConfigError
+from lit_hw.core.loggers import check_logger_extras
 
 
 @dataclass
@@ -116,6 +117,33 @@ def check_resume(cfg: DictConfig) -> str | None:
     return path
 
 
+def run_tags(cfg: DictConfig) -> list[str]:
+    """``tags`` as a list of labels (numbers taken as labels too: tags=[v2,2024])."""
+    tags = cfg.get("tags")
+    if tags is None:
+        return []
+    labels = OmegaConf.to_container(tags) if OmegaConf.is_list(tags) else None
+    if labels is None or any(isinstance(t, bool) or not isinstance(t, (str, int, float)) for t in labels):
+        raise ConfigError(
+            f"tags={OmegaConf.to_container(tags) if OmegaConf.is_config(tags) else tags!r} must be a list of labels, e.g. tags=[a,b]"
+        )
+    return [str(t) for t in labels]
+
+
+def check_switches(cfg: DictConfig) -> None:
+    """On/off keys: ``compile=yes`` arrives as a string, which would count as true."""
+    for key in ("compile", "print_config"):
+        if not isinstance(cfg.get(key, False), bool):
+            raise ConfigError(f"{key}={cfg.get(key)!r} must be true or false")
+
+
+def logger_choice() -> str | None:
+    """The logger= option the command chose (``many``), for error messages; None outside Hydra's run."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get().runtime.choices.get("logger") if HydraConfig.initialized() else None
+
+
 def check_config(cfg: DictConfig) -> RunParts:
     """Build and check the run that ``cfg`` describes; raise a UserError for the first value that cannot work.
 
@@ -125,6 +153,9 @@ def check_config(cfg: DictConfig) -> RunParts:
     if cfg.seed > 2**32 - 1:
         raise ConfigError(f"seed={cfg.seed} must be at most {2**32 - 1}")
     check_trainer(cfg.trainer)
+    run_tags(cfg)
+    check_switches(cfg)
+    check_logger_extras(cfg.get("logger"), logger_choice())
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     # plain lists and dicts (data.mirrors, data.md5): the checkpoint keeps the data settings, and must
     # load with torch.load(weights_only=True)

@@ -31,8 +31,8 @@ def quiet_library_noise() -> None:
     warnings.filterwarnings("ignore", message=r"The number of training batches .* logging interval")
     # on a SLURM login node lit_hw runs single runs on purpose; sweeps go through hydra/launcher=slurm
     warnings.filterwarnings("ignore", message=r"The `srun` command is available on your system but is not used")
-    # an advertisement on every run
-    drop_log_messages("lightning.pytorch.utilities.rank_zero", "litlogger")
+    # an advertisement on every run; and a note on how optim.scheduler=onecycle counts the run's steps
+    drop_log_messages("lightning.pytorch.utilities.rank_zero", "litlogger", "to estimate number of stepping batches")
 
 
 def metrics_table(final: dict, prefix: str = "test/") -> str:
@@ -42,3 +42,23 @@ def metrics_table(final: dict, prefix: str = "test/") -> str:
         return ""
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v:.4f}" for k, v in rows)
+
+
+def print_config_tree(cfg) -> None:
+    """The composed config as a tree, one branch per group (data, model, optim, ...), the plain
+    settings (seed, tags, ...) after them: what this run is, at the top of its console output."""
+    from omegaconf import DictConfig, OmegaConf
+    from rich.console import Console
+    from rich.syntax import Syntax
+    from rich.tree import Tree
+
+    tree = Tree("config", guide_style="dim")
+    groups = [key for key, value in cfg.items() if isinstance(value, DictConfig) and value]
+    for key in groups:
+        tree.add(key).add(
+            Syntax(OmegaConf.to_yaml(cfg[key], resolve=True).rstrip(), "yaml", background_color="default")
+        )
+    plain = OmegaConf.to_yaml({k: cfg[k] for k in cfg if k not in groups}, resolve=True).rstrip()
+    tree.add(Syntax(plain, "yaml", background_color="default"))
+    # a log file or a pipe gets the full lines, not rich's default of 80 columns
+    Console(soft_wrap=True).print(tree)

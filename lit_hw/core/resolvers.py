@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import secrets
@@ -29,15 +30,21 @@ def swept_keys(root) -> set[str]:
     saved them in <sweep dir>/multirun.yaml before it launched any job."""
     from pathlib import Path
 
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     keys = set((OmegaConf.select(root, "hydra.sweeper.params") or {}).keys())
     saved = Path(str(OmegaConf.select(root, "hydra.sweep.dir"))) / "multirun.yaml"
     if saved.is_file():
-        overrides = OmegaConf.select(OmegaConf.load(saved), "hydra.overrides.task") or []
-        parsed = OverridesParser.create().parse_overrides(list(overrides))
-        keys |= {o.key_or_group for o in parsed if o.is_sweep_override()}
+        keys |= sweep_override_keys(str(saved), saved.stat().st_mtime_ns)
     return keys
+
+
+@functools.lru_cache(maxsize=8)
+def sweep_override_keys(multirun_yaml: str, mtime_ns: int) -> frozenset[str]:
+    """The keys of the sweep overrides saved in a multirun.yaml (read once per sweep and file version)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    overrides = OmegaConf.select(OmegaConf.load(multirun_yaml), "hydra.overrides.task") or []
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    return frozenset(o.key_or_group for o in parsed if o.is_sweep_override())
 
 
 def job_dir_name(override_dirname: str, max_chars: int = 80, *, _root_) -> str:

@@ -28,9 +28,10 @@ class SweepFailed(CompactHydraException):
 
 
 def refresh_summary(sweep_dir) -> None:
-    """Rewrite the summary tables; a summary problem is logged, never raised (it must not stop a sweep)."""
+    """Rewrite the summary tables (the figures are drawn at the sweep's end, or by lit_hw.report); a
+    summary problem is logged, never raised (it must not stop a sweep)."""
     try:
-        write_summary(sweep_dir, tensorboard=False)
+        write_summary(sweep_dir, figures=False)
     except Exception as err:
         log.warning("could not update the sweep summary: %s: %s", type(err).__name__, err)
 

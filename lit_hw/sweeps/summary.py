@@ -24,7 +24,7 @@ from lit_hw.core.atomic_files import write_atomic
 from lit_hw.core.run_files import as_float, read_metrics
 from lit_hw.core.tables import csv_text, format_cell, markdown_table
 from lit_hw.sweeps.groups import REPLICATE_KEYS, aggregate, grouped_columns, is_replicated
-from lit_hw.sweeps.summary_plots import write_grouped_plots, write_plots, write_tensorboard_images
+from lit_hw.sweeps.summary_plots import PLOTS_DIR, write_grouped_plots, write_plots, write_tensorboard_images
 
 COLUMNS = [
     "job",
@@ -185,20 +185,25 @@ def summary_markdown(jobs: list[dict], sweep_dir: Path, plots: list[Path], group
     return text
 
 
-def write_summary(sweep_dir: str | Path, tensorboard: bool = True) -> list[dict]:
-    """Build every summary file for ``sweep_dir``; return the job rows."""
+def write_summary(sweep_dir: str | Path, tensorboard: bool = True, figures: bool = True) -> list[dict]:
+    """Build every summary file for ``sweep_dir``; return the job rows. ``figures=False``: the tables
+    only (a sweep refreshes them after every job; drawing every figure each time cost ~1-2 s a job),
+    listing the figures already drawn."""
     sweep_dir = Path(sweep_dir)
     jobs = collect_jobs(sweep_dir)
     swept = swept_values(jobs)
     groups = aggregate(jobs, METRIC_COLUMNS)
     columns, grouped_rows = grouped_table(groups, swept)
-    plots = write_plots(jobs, sweep_dir, swept, label) if jobs else []
-    if is_replicated(groups):
+    if not figures:
+        plots = sorted((sweep_dir / PLOTS_DIR).glob("*.png"))
+    else:
+        plots = write_plots(jobs, sweep_dir, swept, label) if jobs else []
+    if figures and is_replicated(groups):
         group_swept = {k: [label_value(g["jobs"][0], k) for g in groups] for k in config_keys(swept)}
         plots += write_grouped_plots(groups, sweep_dir, group_swept, [g["config"] for g in groups])
     write_atomic(sweep_dir / "summary.csv", csv_text(COLUMNS, [[job[c] for c in COLUMNS] for job in jobs]))
     write_atomic(sweep_dir / "summary_grouped.csv", csv_text(columns, grouped_rows))
     write_atomic(sweep_dir / "summary.md", summary_markdown(jobs, sweep_dir, plots, groups))
-    if tensorboard and plots:
+    if figures and tensorboard and plots:
         write_tensorboard_images(plots, sweep_dir)
     return jobs

@@ -103,14 +103,15 @@ class AutoEncoderTask(Task):
         recon = self.net.decode(codes)
         self.log("test/loss", self.reconstruction_loss(recon, x), batch_size=len(x))
         self.log("test/mse", F.mse_loss(recon, x), batch_size=len(x))
-        self._test_codes.append(codes.cpu())
+        # float32: under trainer.precision=bf16-mixed the codes are bfloat16, which numpy (sklearn) cannot take
+        self._test_codes.append(codes.float().cpu())
         self._test_labels.append(y.cpu())
         self._test_images.append(x.cpu())
 
     @torch.no_grad()
     def _encode_all(self, images: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
         return torch.cat(
-            [self.net.encode(images[i : i + chunk].to(self.device)).cpu() for i in range(0, len(images), chunk)]
+            [self.net.encode(images[i : i + chunk].to(self.device)).float().cpu() for i in range(0, len(images), chunk)]
         )
 
     def on_test_epoch_end(self):
@@ -156,7 +157,7 @@ class AutoEncoderTask(Task):
 
         n = min(self.hparams.figure_images, len(images))
         originals = images[:n]
-        ae_recon = self.net(originals.to(self.device)).cpu()
+        ae_recon = self.net(originals.to(self.device)).float().cpu()
         rows = torch.cat([originals, ae_recon, pca_recon[:n].clamp(0, 1).view_as(originals)])
         grid = make_grid(rows, nrow=n, padding=2, pad_value=1.0)
         save_image_grid(

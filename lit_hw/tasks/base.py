@@ -14,6 +14,7 @@ from lit_hw.data.tensor_split import StepChunk
 from lit_hw.nets.init_schemes import apply_init
 from lit_hw.tasks.lightning_adapter import PLAIN_STEPS_SUPPORTED, FastHookNames, plain_step
 from lit_hw.tasks.optim import build_optimizer, resolve_optimizer
+from lit_hw.tasks.schedules import build_scheduler, resolve_schedule
 
 
 class Task(FastHookNames, L.LightningModule):
@@ -29,13 +30,26 @@ class Task(FastHookNames, L.LightningModule):
         super().__init__()
         self.automatic_optimization = False
         resolve_optimizer(optim)  # checks the settings now, not at the first step
+        resolve_schedule(optim)
         self.optim_config = dict(optim)
         self.grad_clip = grad_clip
+        # the lr scheduler and when it steps ("epoch" or "step"), set by configure_optimizers
+        self._scheduler, self._scheduler_interval = None, ""
+        self._last_step_lr: float | None = None
 
     @staticmethod
     def build_net(net: dict, init: str, **kwargs) -> torch.nn.Module:
         """The plain net from its config (``_target_`` + arguments; it checks them), then the init scheme."""
         return apply_init(instantiate_checked(net, _convert_="all", **kwargs), init)
+
+    def model_summary(self) -> dict:
+        """The net's class and parameter counts, for metrics.json and the console."""
+        params = list(self.net.parameters())
+        return {
+            "name": type(self.net).__name__,
+            "params": sum(p.numel() for p in params),
+            "trainable_params": sum(p.numel() for p in params if p.requires_grad),
+        }
 
     def training_loss(self, batch):
         raise NotImplementedError
@@ -45,9 +59,18 @@ class Task(FastHookNames, L.LightningModule):
     def on_train_epoch_start(self):
         self._train_loss_sum = torch.zeros((), device=self.device)
         self._train_count = 0
+        if self._scheduler_interval == "epoch":
+            # Caught up to the epoch rather than stepped at each epoch's end: last.ckpt is saved before the
+            # module's epoch-end hook, so a run resumed from it would otherwise train an epoch at a stale lr.
+            while self._scheduler.last_epoch < self.current_epoch:
+                self._scheduler.step()
 
     def on_train_epoch_end(self):
         self.log("train/loss", self._train_loss_sum / max(self._train_count, 1), prog_bar=True, sync_dist=True)
+        # the lr of the epoch's last step (a step schedule has already moved on to the next step's);
+        # a float, the same on every rank, so no sync
+        lr = self._last_step_lr if self._scheduler_interval == "step" else None
+        self.log("train/lr", float(lr if lr is not None else self.trainer.optimizers[0].param_groups[0]["lr"]))
 
     def training_step(self, batch, batch_idx):
         # A StepChunk (data.steps_per_execution > 1) holds several minibatches: one optimizer
@@ -64,6 +87,9 @@ class Task(FastHookNames, L.LightningModule):
                 self._lightning_step(optimizer, loss)
             else:
                 self._plain_step(optimizer, loss)
+            if self._scheduler_interval == "step":  # once per optimizer step, not per loader batch
+                self._last_step_lr = self._scheduler.get_last_lr()[0]
+                self._scheduler.step()
             losses.append(loss.detach())
         # worst_loss: a divergence inside a chunk must not hide behind a calmer last minibatch
         return {"loss": loss, "worst_loss": torch.stack(losses).max() if len(losses) > 1 else losses[0]}
@@ -106,4 +132,13 @@ class Task(FastHookNames, L.LightningModule):
         }
 
     def configure_optimizers(self):
-        return build_optimizer(self.parameters(), self.optim_config)
+        optimizer = build_optimizer(self.parameters(), self.optim_config)
+        if resolve_schedule(self.optim_config)[0] == "none":
+            return optimizer  # also outside a Trainer (a schedule's length comes from the Trainer)
+        self._scheduler, self._scheduler_interval = build_scheduler(optimizer, self.optim_config, self.trainer)
+        # Lightning keeps the scheduler in checkpoints; "interval" is for LearningRateMonitor, as under
+        # manual optimization Lightning does not step it (training_step and on_train_epoch_start do)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": self._scheduler, "interval": self._scheduler_interval},
+        }

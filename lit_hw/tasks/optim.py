@@ -14,6 +14,7 @@ from hydra.utils import get_class
 
 from lit_hw.core.checks import require_number
 from lit_hw.core.errors import ConfigError
+from lit_hw.tasks.schedules import SCHEDULE_KEYS
 
 # Checkpoints written before lit_hw 0.2 describe the optimizer as {"name": ..., <settings of both families>}.
 LEGACY_NAMES = {"adam": "torch.optim.Adam", "adamw": "torch.optim.AdamW", "sgd": "torch.optim.SGD"}
@@ -34,6 +35,8 @@ def legacy_to_target(optim: dict) -> dict:
 def resolve_optimizer(optim: dict) -> tuple[type[torch.optim.Optimizer], dict]:
     """(optimizer class, its keyword arguments), checked: reject values that the optimizer would
     accept silently or fail on only at its first step."""
+    # the lr schedule shares the optim group (optim.scheduler=cosine) but is not an optimizer argument
+    optim = {k: v for k, v in optim.items() if k not in SCHEDULE_KEYS}
     settings = legacy_to_target(optim) if "name" in optim and "_target_" not in optim else dict(optim)
     target = settings.pop("_target_", None)
     settings.pop("_partial_", None)

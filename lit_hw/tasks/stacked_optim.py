@@ -71,6 +71,9 @@ class StackedOptimizer:
             beta1, beta2 = column("betas", 0), column("betas", 1)
             self.hyper.update(beta1=beta1, one_minus_beta1=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2)
             self.hyper.update(eps=column("eps"), decay_factor=1 - self.hyper["lr"] * self.hyper["weight_decay"])
+        self.hyper["neg_lr"] = -self.hyper["lr"]
+        # terms that are 0 for every member are skipped (a pass over every weight each)
+        self.any = {k: bool((self.hyper[k] != 0).any()) for k in ("weight_decay", "momentum") if k in self.hyper}
         self.state: list[dict] = [{} for _ in self.params]
         self.steps = torch.zeros(len(member_args), dtype=torch.float64, device=device)
 
@@ -94,37 +97,49 @@ class StackedOptimizer:
                 self._adam(param, param.grad, state)
 
     def _sgd(self, param, grad, state) -> None:
-        lr, wd = self._per_member("lr", param), self._per_member("weight_decay", param)
-        grad = grad + wd * param
-        momentum = self._per_member("momentum", param)
-        if "momentum_buffer" not in state:
-            state["momentum_buffer"] = grad.clone()
-        else:
+        # in-place, broadcast per-member scalars, and no pass for a term that is 0 for every member: on a
+        # CPU the update's passes over memory cost more than the small net's matmuls
+        if self.any["weight_decay"]:
+            grad = torch.addcmul(grad, param, self._per_member("weight_decay", param))
+        if self.any["momentum"]:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = grad.clone()
+            else:
+                buf = state["momentum_buffer"]
+                buf.mul_(self._per_member("momentum", param)).addcmul_(
+                    grad, self._per_member("one_minus_dampening", param)
+                )
             buf = state["momentum_buffer"]
-            buf.mul_(momentum).add_(self._per_member("one_minus_dampening", param) * grad)
-        buf = state["momentum_buffer"]
-        # members with momentum 0 carry their gradient in the buffer, which is what torch steps with
-        direction = grad + momentum * buf if self.nesterov else buf
-        param.sub_(lr * direction)
+            # members with momentum 0 carry their gradient in the buffer, which is what torch steps with
+            direction = torch.addcmul(grad, buf, self._per_member("momentum", param)) if self.nesterov else buf
+        else:
+            direction = grad
+        param.addcmul_(direction, self._per_member("neg_lr", param))
 
     def _adam(self, param, grad, state) -> None:
-        lr, wd = self._per_member("lr", param), self._per_member("weight_decay", param)
-        beta2, eps = self._per_member("beta2", param), self._per_member("eps", param)
         if self.target == "torch.optim.AdamW":
-            param.mul_(self._per_member("decay_factor", param))
-        else:
-            grad = grad + wd * param
+            if self.any["weight_decay"]:
+                param.mul_(self._per_member("decay_factor", param))
+        elif self.any["weight_decay"]:
+            grad = torch.addcmul(grad, param, self._per_member("weight_decay", param))
         if "exp_avg" not in state:
             state["exp_avg"] = torch.zeros_like(param)
             state["exp_avg_sq"] = torch.zeros_like(param)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg.lerp_(grad, self._per_member("one_minus_beta1", param))
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad * self._per_member("one_minus_beta2", param))
-        step = self.steps.view(-1, *([1] * (param.dim() - 1)))
-        bias_correction1 = (1 - self.hyper["beta1"].view_as(step) ** step).to(param.dtype)
-        bias_correction2_sqrt = ((1 - self.hyper["beta2"].view_as(step) ** step) ** 0.5).to(param.dtype)
-        denom = exp_avg_sq.sqrt() / bias_correction2_sqrt + eps
-        param.sub_((lr / bias_correction1) * exp_avg / denom)
+        exp_avg_sq.mul_(self._per_member("beta2", param)).addcmul_(
+            grad, grad * self._per_member("one_minus_beta2", param)
+        )
+        shape = (-1, *([1] * (param.dim() - 1)))
+        bias_correction1 = 1 - self.hyper["beta1"] ** self.steps
+        bias_correction2_sqrt = (1 - self.hyper["beta2"] ** self.steps) ** 0.5
+        denom = (
+            exp_avg_sq.sqrt()
+            .div_(bias_correction2_sqrt.to(param.dtype).view(shape))
+            .add_(self._per_member("eps", param))
+        )
+        step_size = (-self.hyper["lr"] / bias_correction1).to(param.dtype).view(shape)
+        param.addcmul_(exp_avg.div(denom), step_size)
 
     def zero_grad(self) -> None:
         for param in self.params:
