@@ -183,3 +183,19 @@ def test_stacked_sweep_groups_by_model_runs_the_rest_as_ordinary_jobs_and_resume
     other = tmp_path / "other"
     run_cli("lit_hw.train", *args[:-1], "optim.scheduler=step", f"hydra.sweep.dir={other}")
     assert all("stacked" not in r and r["status"] == "ok" for r in sweep_records(other).values())
+
+
+@pytest.mark.slow
+def test_gpu_pool_trains_one_stack_per_slot(tmp_path, random_mnist_dir):
+    sweep = tmp_path / "sweep"
+    run_cli("lit_hw.train", "-m", "model=linear,mlp", "optim.lr=0.01,0.1", "trainer.max_epochs=1",
+            "trainer.limit_train_batches=2", *QUICK, *data_args(random_mnist_dir), "hydra/launcher=gpu_pool",
+            "hydra.launcher.stacked=true", "hydra.launcher.cpu_slots=2", f"hydra.sweep.dir={sweep}")  # fmt: skip
+    records = sweep_records(sweep)
+    assert [r["status"] for r in records.values()] == ["ok"] * 4
+    assert {tuple(r["stacked"]["jobs"]) for r in records.values()} == {
+        ("0_model=linear,optim.lr=0.01", "1_model=linear,optim.lr=0.1"),
+        ("2_model=mlp,optim.lr=0.01", "3_model=mlp,optim.lr=0.1"),
+    }
+    assert sorted(p.name for p in (sweep / ".stacks").glob("*.log")) == ["0.log", "2.log"]  # a process per stack
+    assert [r["status"] for r in summary_rows(sweep)] == ["ok"] * 4

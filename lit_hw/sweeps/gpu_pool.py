@@ -135,7 +135,9 @@ class GpuPool:
         cpu_slots=None,
         threads_per_job=None,
         entrypoint=None,
+        stacked: bool = False,
     ):
+        self.stacked = bool(stacked)  # each slot trains a stack of jobs at a time (lit_hw.sweeps.gpu_pool_stacks)
         self.hydra_context = hydra_context
         self.task_function = task_function
         self.config = config
@@ -243,13 +245,24 @@ class GpuPool:
             self.jobs_per_slot,
         )
 
-        def run(i_overrides):
-            i, overrides = i_overrides
-            return self.run_one(overrides, initial_job_idx + i, slots)
+        if self.stacked:
+            from lit_hw.sweeps.gpu_pool_stacks import plan_units, run_stack_on_slot
+
+            units = plan_units(self, job_overrides, initial_job_idx)
+        else:
+            units = [("job", [(initial_job_idx + i, list(o))]) for i, o in enumerate(job_overrides)]
+
+        def run(unit) -> list[JobReturn]:
+            kind, jobs = unit
+            if kind == "stack":
+                return run_stack_on_slot(self, jobs, slots)
+            return [self.run_one(jobs[0][1], jobs[0][0], slots)]
 
         try:
             with ThreadPoolExecutor(max_workers=width, thread_name_prefix="gpu_pool") as pool:
-                returns = list(pool.map(run, enumerate(job_overrides)))
+                by_job = {ret_idx: ret for unit, rets in zip(units, pool.map(run, units))
+                          for ret_idx, ret in zip((i for i, _ in unit[1]), rets)}  # fmt: skip
+            returns = [by_job[initial_job_idx + i] for i in range(len(job_overrides))]
         except KeyboardInterrupt:  # Ctrl-C reached every job too; the summary says which finished
             refresh_summary(self.config.hydra.sweep.dir)
             raise

@@ -20,7 +20,7 @@ class GpuPoolLauncher(Launcher):
     """Runs every job as a fresh ``python -m <entrypoint>`` process pinned to a slot of GPUs."""
 
     def __init__(
-        self, slots=None, jobs_per_slot: int = 1, cpu_slots=None, threads_per_job=None, entrypoint=None
+        self, slots=None, jobs_per_slot: int = 1, cpu_slots=None, threads_per_job=None, entrypoint=None, stacked=False
     ) -> None:
         self.options = dict(
             slots=slots,
@@ -28,6 +28,7 @@ class GpuPoolLauncher(Launcher):
             cpu_slots=cpu_slots,
             threads_per_job=threads_per_job,
             entrypoint=entrypoint,
+            stacked=stacked,
         )
         self.pool: GpuPool | None = None
 
