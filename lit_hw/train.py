@@ -11,28 +11,29 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
-import lightning as L
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
-from lit_hw.callbacks.divergence import StopOnDivergence
-from lit_hw.callbacks.run_record import RunRecord
+# No torch or Lightning at import (nor lit_hw modules that import them): `--help`, a mistyped key
+# or an unknown group option are answered in about a second instead of after the 5-10 s that
+# torch and Lightning take to import; train() imports them once a run really trains.
 from lit_hw.core.cli import quote_path_overrides, report_user_errors
-from lit_hw.core.config_check import check_config, run_tags
 from lit_hw.core.console import metrics_table, print_config_tree, quiet_library_noise
-from lit_hw.core.cpu_speed import apply_cpu_speed_settings
 from lit_hw.core.loggers import build_loggers, log_final
 from lit_hw.core.resolvers import register_resolvers
 from lit_hw.core.run_files import is_rank_zero
-from lit_hw.core.run_info import hparams_for_loggers, versions
 from lit_hw.sweeps.job import failure_recorded, refuse_ddp_that_reruns_the_sweep
 from lit_hw.sweeps.plugins import register_hydra_plugins
 from lit_hw.sweeps.resume import prepare_job
+
+if TYPE_CHECKING:
+    import lightning as L
+
+    from lit_hw.callbacks.run_record import RunRecord
 
 log = logging.getLogger("lit_hw.train")
 register_resolvers()  # ${lit_hw.short:...} in conf/hydra/default.yaml
@@ -52,6 +53,16 @@ def final_metrics(trainer: L.Trainer, record: RunRecord, test_results: list[dict
 
 
 def train(cfg: DictConfig) -> dict:
+    # torch and Lightning here, not at the top: see the comment on this module's imports
+    import torch
+    from lightning.pytorch.callbacks import ProgressBar
+
+    from lit_hw.callbacks.divergence import StopOnDivergence
+    from lit_hw.callbacks.run_record import RunRecord
+    from lit_hw.core.config_check import check_config, run_tags
+    from lit_hw.core.cpu_speed import apply_cpu_speed_settings
+    from lit_hw.core.run_info import hparams_for_loggers, versions
+
     quiet_library_noise()
     apply_cpu_speed_settings(cfg.trainer.get("strategy"))
     # Builds the datamodule and the task (seeded) once; a bad value fails here, before anything is written.

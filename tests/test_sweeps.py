@@ -4,14 +4,13 @@ divergence and failures inside a multirun."""
 from __future__ import annotations
 
 import csv
-import json
-import math
-from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pytest
 
 from lit_hw.sweeps.summary import collect_jobs, swept_values, write_summary
 from tests.helpers.cli import run_cli
+from tests.helpers.sweeps import fake_job
 
 FAST = (
     "trainer.max_epochs=1",
@@ -20,37 +19,6 @@ FAST = (
     "trainer.limit_test_batches=1",
     "logger=none",
 )
-
-
-def fake_job(sweep: Path, name: str, lr: str, status: str, accs: list, error: str | None = None) -> None:
-    job = sweep / name
-    (job / ".hydra").mkdir(parents=True)
-    (job / ".hydra" / "overrides.yaml").write_text(f"- optim.lr={lr}\n- seed=0\n")
-    history = [
-        {
-            "epoch": i,
-            "train/acc": a,
-            "train/loss": str(math.nan) if a is None else 1 - a,
-            "val/acc": a,
-            "val/loss": 1.0,
-            "train_time_s": 0.5,
-        }
-        for i, a in enumerate(accs)
-    ]
-    final = {"test/acc": accs[-1], "val/acc_best": max(a for a in accs if a is not None)} if status != "failed" else {}
-    (job / "metrics.json").write_text(
-        json.dumps(
-            {
-                "status": status,
-                "error": error,
-                "final": final,
-                "epochs_run": len(accs),
-                "epoch_train_time_s": [0.5] * len(accs),
-                "history": history,
-                "overrides": [f"optim.lr={lr}", "seed=0"],
-            }
-        )
-    )
 
 
 def test_summary_of_a_sweep_with_a_diverged_and_a_failed_job(tmp_path):
@@ -78,8 +46,13 @@ def test_summary_of_a_sweep_with_a_diverged_and_a_failed_job(tmp_path):
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    tags = EventAccumulator(str(events[0])).Reload().Tags()["images"]
+    accumulator = EventAccumulator(str(events[0])).Reload()
+    tags = accumulator.Tags()["images"]
     assert "sweep/test_acc_vs_optim.lr" in tags and "sweep/curves_val_acc" in tags
+    (image,) = accumulator.Images("sweep/curves_val_acc")  # the PNG itself, sized from its header
+    png = tmp_path / "plots" / "curves_val_acc.png"
+    assert image.step == 0 and image.encoded_image_string == png.read_bytes()
+    assert (image.height, image.width) == plt.imread(png).shape[:2]
     write_summary(tmp_path)  # rebuilding replaces the images instead of adding a second set
     assert len(list((tmp_path / "summary_tensorboard").glob("events.out.tfevents.*"))) == 1
 

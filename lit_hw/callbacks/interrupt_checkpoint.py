@@ -7,7 +7,7 @@ from pathlib import Path
 
 import lightning as L
 
-from lit_hw.callbacks.run_record import is_interruption
+from lit_hw.core.errors import is_interruption
 
 log = logging.getLogger(__name__)
 

@@ -18,19 +18,7 @@ import lightning as L
 import torch
 
 from lit_hw.core.atomic_files import write_atomic
-
-
-def is_interruption(err: BaseException) -> bool:
-    """Ctrl-C, or SIGTERM (scancel, preemption, a kill), which Lightning raises as SIGTERMException:
-    the run was stopped, not broken, so ``resume_sweep`` continues it from its last.ckpt."""
-    from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-    return isinstance(err, (KeyboardInterrupt, SIGTERMException))
-
-
-def describe(err: BaseException) -> str:
-    text = str(err) or ("the process got SIGTERM (scancel, preemption or a kill)" if is_interruption(err) else "")
-    return f"{type(err).__name__}: {text}"
+from lit_hw.core.errors import describe, is_interruption  # lit_hw.sweeps.stacking imports them from here too
 
 
 def to_number(value):

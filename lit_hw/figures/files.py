@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers and in CI; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
 
 from lit_hw.core.atomic_files import write_atomic  # noqa: E402
+
+if TYPE_CHECKING:  # torch only for the annotation: the sweep summary (lit_hw.report) draws without it
+    import torch
 
 
 def tensorboard_writer(logger):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from matplotlib.ticker import MaxNLocator
 
 from lit_hw.figures.files import plt
+
+if TYPE_CHECKING:  # torch only for the annotations: the sweep summary (lit_hw.report) draws without it
+    import torch
 
 
 def integer_epoch_ticks(ax) -> None:

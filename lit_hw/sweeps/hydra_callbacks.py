@@ -18,7 +18,9 @@ from omegaconf import DictConfig
 
 from lit_hw.core.run_files import stop
 from lit_hw.sweeps.resume import SweepDirHasResults, refuse_to_overwrite
-from lit_hw.sweeps.summary import UNFINISHED, write_summary
+
+# lit_hw.sweeps.summary (matplotlib, ~0.5 s) is imported where a summary is written: Hydra imports
+# this module, through the gpu_pool launcher plugin, even for `python -m lit_hw.train --help`.
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ class SweepFailed(CompactHydraException):
 def refresh_summary(sweep_dir) -> None:
     """Rewrite the summary tables (the figures are drawn at the sweep's end, or by lit_hw.report); a
     summary problem is logged, never raised (it must not stop a sweep)."""
+    from lit_hw.sweeps.summary import write_summary
+
     try:
         write_summary(sweep_dir, figures=False)
     except Exception as err:
@@ -49,6 +53,8 @@ class SweepSummary(Callback):
         refresh_summary(config.hydra.sweep.dir)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from lit_hw.sweeps.summary import UNFINISHED, write_summary
+
         sweep_dir = config.hydra.sweep.dir
         jobs = write_summary(sweep_dir, tensorboard=True)
         log.info("sweep summary: %s/summary.md", sweep_dir)

@@ -18,10 +18,9 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from lit_hw.callbacks.run_record import describe, is_interruption
 from lit_hw.core.atomic_files import write_atomic
 from lit_hw.core.cli import in_multirun
-from lit_hw.core.errors import SweepConfigError
+from lit_hw.core.errors import SweepConfigError, describe, is_interruption
 from lit_hw.core.run_files import is_rank_zero, read_metrics
 
 RELAUNCHING_STRATEGIES = ("ddp", "fsdp", "deepspeed")

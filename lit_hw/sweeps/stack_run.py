@@ -16,8 +16,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import DictConfig
 
-from lit_hw.callbacks.run_record import is_interruption
 from lit_hw.core.cpu_speed import apply_cpu_speed_settings
+from lit_hw.core.errors import is_interruption
 from lit_hw.core.run_files import read_metrics
 from lit_hw.core.run_info import hparams_for_loggers
 from lit_hw.sweeps.launching import without_hydra

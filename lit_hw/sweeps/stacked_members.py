@@ -150,7 +150,7 @@ class StackMember:
         return self.record.final.get(f"{self.cfg.monitor.metric}_best")
 
     def fail(self, err: BaseException, status: str = "failed") -> None:
-        from lit_hw.callbacks.run_record import describe
+        from lit_hw.core.errors import describe
 
         self.record.status, self.record.error = status, describe(err)
         self.record.write()

@@ -8,6 +8,7 @@ confidence-interval error bars against each swept value.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -142,20 +143,38 @@ def write_grouped_plots(
     return [p for p in plots if p is not None]
 
 
+# a PNG's IHDR colour type -> its channels, which TensorBoard's image proto calls the colorspace
+PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}
+
+
+def png_image(data: bytes):
+    """A TensorBoard image summary of an encoded PNG, sized from its header (no decoding needed)."""
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    # IHDR, right after the 8-byte signature and the chunk's length and type: width, height (big-endian
+    # 4 bytes each), bit depth, colour type
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return Summary.Image(
+        height=height, width=width, colorspace=PNG_CHANNELS.get(data[25], 4), encoded_image_string=data
+    )
+
+
 def write_tensorboard_images(plots: list[Path], sweep_dir: Path) -> None:
     """The PNGs as TensorBoard images, replacing those of an earlier summary (no duplicates)."""
-    import numpy as np
-    from matplotlib.image import imread
-    from torch.utils.tensorboard import SummaryWriter
+    # tensorboard's own writer, not torch.utils.tensorboard: lit_hw.report then never imports
+    # torch (seconds); the PNG files go in as they are, as TensorBoard stores images anyway.
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
     folder = sweep_dir / TENSORBOARD_DIR
     folder.mkdir(exist_ok=True)
     for old in folder.glob("events.out.tfevents.*"):
         old.unlink()
-    writer = SummaryWriter(str(folder))
+    writer = EventFileWriter(str(folder))
     try:
         for png in plots:
-            image = np.asarray(imread(png))[..., :3]
-            writer.add_image(f"sweep/{png.stem}", image, global_step=0, dataformats="HWC")
+            value = Summary.Value(tag=f"sweep/{png.stem}", image=png_image(png.read_bytes()))
+            writer.add_event(Event(wall_time=time.time(), step=0, summary=Summary(value=[value])))
     finally:
         writer.close()

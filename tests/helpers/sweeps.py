@@ -1,9 +1,10 @@
-"""What the sweep tests share: background runs, waiting on a job, reading a sweep back."""
+"""What the sweep tests share: background runs, waiting on a job, reading a sweep back, faking its jobs."""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -76,3 +77,35 @@ def comparable(record: dict) -> dict:
     """What a job computed, without wall-clock timings."""
     history = [{k: v for k, v in row.items() if k != "train_time_s"} for row in record["history"]]
     return {"status": record["status"], "final": record["final"], "history": history}
+
+
+def fake_job(sweep: Path, name: str, lr: str, status: str, accs: list, error: str | None = None) -> None:
+    """A finished (or failed) job dir of a sweep, written by hand: what lit_hw.sweeps.summary reads."""
+    job = sweep / name
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text(f"- optim.lr={lr}\n- seed=0\n")
+    history = [
+        {
+            "epoch": i,
+            "train/acc": a,
+            "train/loss": str(math.nan) if a is None else 1 - a,
+            "val/acc": a,
+            "val/loss": 1.0,
+            "train_time_s": 0.5,
+        }
+        for i, a in enumerate(accs)
+    ]
+    final = {"test/acc": accs[-1], "val/acc_best": max(a for a in accs if a is not None)} if status != "failed" else {}
+    (job / "metrics.json").write_text(
+        json.dumps(
+            {
+                "status": status,
+                "error": error,
+                "final": final,
+                "epochs_run": len(accs),
+                "epoch_train_time_s": [0.5] * len(accs),
+                "history": history,
+                "overrides": [f"optim.lr={lr}", "seed=0"],
+            }
+        )
+    )
