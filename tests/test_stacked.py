@@ -199,3 +199,27 @@ def test_gpu_pool_trains_one_stack_per_slot(tmp_path, random_mnist_dir):
     }
     assert sorted(p.name for p in (sweep / ".stacks").glob("*.log")) == ["0.log", "2.log"]  # a process per stack
     assert [r["status"] for r in summary_rows(sweep)] == ["ok"] * 4
+
+
+@pytest.mark.parametrize("model", ["mlp", "linear", "cnn"])
+def test_a_stack_computes_what_each_member_computes_alone(model):
+    from lit_hw.nets.cnn import ConvNet
+    from lit_hw.nets.linear import LinearNet
+    from lit_hw.nets.mlp import MLP
+    from lit_hw.nets.stacked import StackedNet
+
+    build = {"mlp": lambda: MLP(hidden_sizes=[32, 16], activation="sigmoid_from_output"), "linear": LinearNet,
+             "cnn": ConvNet}[model]  # fmt: skip
+    torch.manual_seed(0)
+    nets = [build().eval() for _ in range(3)]
+    stack = StackedNet(nets).eval()
+    assert (stack.layers is not None) == (model != "cnn")  # the layered path, or vmap for the CNN
+    x = torch.randn(5, 1, 28, 28)
+    out = stack(x)
+    for i, net in enumerate(nets):
+        torch.testing.assert_close(out[i], net(x), atol=1e-5, rtol=1e-5)
+    grads = torch.autograd.grad(out.square().sum(), stack.parameters())
+    for i, net in enumerate(nets):
+        mine = torch.autograd.grad(net(x).square().sum(), list(net.parameters()))
+        for g_stack, g_alone in zip(grads, mine):
+            torch.testing.assert_close(g_stack[i], g_alone, atol=1e-4, rtol=1e-4)

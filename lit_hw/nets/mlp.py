@@ -37,3 +37,7 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return self.layers(x)
+
+    def stack_layers(self) -> nn.Sequential:
+        """The modules forward runs, in order (lit_hw.nets.stacked trains many MLPs as one from them)."""
+        return self.layers
