@@ -216,5 +216,6 @@ def test_the_console_ends_with_the_test_metrics_then_the_run_dir_and_no_noise(ml
     everything = proc.stdout + proc.stderr
     for noise in ("litlogger", "LeafSpec", "smaller than the logging interval"):
         assert noise not in everything, noise
+    assert everything.count("GPU available") == 1  # Lightning's lines once, not also through its own handler
     # 500 training images at batch 50: 10 optimizer steps per epoch (a step chunk holds 8 of them)
     assert "10/10" in everything and "2/2 [" not in everything

@@ -33,6 +33,14 @@ def quiet_library_noise() -> None:
     warnings.filterwarnings("ignore", message=r"The `srun` command is available on your system but is not used")
     # an advertisement on every run; and a note on how optim.scheduler=onecycle counts the run's steps
     drop_log_messages("lightning.pytorch.utilities.rank_zero", "litlogger", "to estimate number of stepping batches")
+    # Lightning gives its top logger a console handler of its own ("INFO: ..."). Imported after Hydra set up
+    # logging (lit_hw.train imports it late, for a quick start), its records also reach Hydra's handlers
+    # (console and the run's log file): every line would print twice
+    if logging.getLogger().handlers:
+        lightning_logger = logging.getLogger("lightning")
+        for handler in list(lightning_logger.handlers):
+            if type(handler) is logging.StreamHandler:
+                lightning_logger.removeHandler(handler)
 
 
 def metrics_table(final: dict, prefix: str = "test/") -> str:

@@ -16,6 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import DictConfig
 
+from lit_hw.core.console import quiet_library_noise
 from lit_hw.core.cpu_speed import apply_cpu_speed_settings
 from lit_hw.core.errors import is_interruption
 from lit_hw.core.run_files import read_metrics
@@ -57,6 +58,7 @@ def run_composed_stack(jobs: list[ComposedJob]) -> dict[int, JobReturn]:
     # before the first torch op builds a net: OpenMP's threads inherit the denormal flush only when they
     # start (lit_hw.core.cpu_speed; without it, SGD momentum or Adam moments in denormals cost 1.7x here)
     apply_cpu_speed_settings(None)
+    quiet_library_noise()
     returns, members = {}, []
     for idx, overrides, sweep_config, run_dir in jobs:
         if sweep_config.get("resume_sweep"):
