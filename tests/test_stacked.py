@@ -223,3 +223,14 @@ def test_a_stack_computes_what_each_member_computes_alone(model):
         mine = torch.autograd.grad(net(x).square().sum(), list(net.parameters()))
         for g_stack, g_alone in zip(grads, mine):
             torch.testing.assert_close(g_stack[i], g_alone, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "launcher, setting", [("stacked", "hydra.launcher.max_stack=-1"), ("gpu_pool", "hydra.launcher.jobs_per_slot=0")]
+)
+def test_a_bad_launcher_setting_is_one_line(tmp_path, launcher, setting):
+    proc = run_cli("lit_hw.train", "-m", "optim.lr=0.1,0.2", f"hydra/launcher={launcher}", setting, "trainer=cpu",
+                   f"hydra.sweep.dir={tmp_path / 'sweep'}", check=False)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {setting}")
+    assert not list((tmp_path / "sweep").glob("*/metrics.json"))  # no job ran

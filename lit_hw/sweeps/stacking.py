@@ -19,6 +19,7 @@ from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from lit_hw.core.checks import require_whole
 from lit_hw.sweeps.groups import override_key
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
 from lit_hw.sweeps.launching import job_config
@@ -90,6 +91,8 @@ class StackedSweep:
 
     def __init__(self, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig, max_stack=None):
         self.hydra_context, self.task_function, self.config = hydra_context, task_function, config
+        if max_stack is not None:
+            require_whole("hydra.launcher.max_stack", max_stack, minimum=1)
         self.max_stack = max_stack
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:

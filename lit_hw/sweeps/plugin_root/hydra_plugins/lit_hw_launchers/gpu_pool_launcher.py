@@ -13,6 +13,8 @@ from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
+from lit_hw.core.errors import UserError
+from lit_hw.core.run_files import stop
 from lit_hw.sweeps.gpu_pool import GpuPool
 
 
@@ -33,7 +35,10 @@ class GpuPoolLauncher(Launcher):
         self.pool: GpuPool | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
-        self.pool = GpuPool(hydra_context=hydra_context, task_function=task_function, config=config, **self.options)
+        try:
+            self.pool = GpuPool(hydra_context=hydra_context, task_function=task_function, config=config, **self.options)
+        except UserError as err:
+            stop(str(err))  # one line; Hydra would print a traceback
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         assert self.pool is not None, "setup() not called"

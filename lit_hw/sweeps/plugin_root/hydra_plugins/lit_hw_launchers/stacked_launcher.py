@@ -22,9 +22,14 @@ class StackedLauncher(Launcher):
         self.sweep = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        from lit_hw.core.errors import UserError
+        from lit_hw.core.run_files import stop
         from lit_hw.sweeps.stacking import StackedSweep  # torch and Lightning only once a sweep starts
 
-        self.sweep = StackedSweep(hydra_context, task_function, config, max_stack=self.max_stack)
+        try:
+            self.sweep = StackedSweep(hydra_context, task_function, config, max_stack=self.max_stack)
+        except UserError as err:
+            stop(str(err))  # one line; Hydra would print a traceback
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         assert self.sweep is not None, "setup() not called"
