@@ -7,6 +7,19 @@ import math
 import lightning as L
 
 
+def divergence_record(value: float, max_loss: float | None, epoch: int, step: int) -> dict | None:
+    """What a run records when its training loss ``value`` diverged (NaN/inf, or above ``max_loss``), else None.
+    Also the check of each member of a stack (lit_hw.sweeps.stacked_training)."""
+    if math.isfinite(value) and (max_loss is None or value <= max_loss):
+        return None
+    return {
+        "epoch": epoch,
+        "step": step,
+        "loss": value if math.isfinite(value) else str(value),
+        "reason": "non-finite loss" if not math.isfinite(value) else f"loss above max_loss={max_loss:g}",
+    }
+
+
 class StopOnDivergence(L.Callback):
     """Sets ``trainer.should_stop`` when the training loss is NaN/inf or above ``max_loss``.
 
@@ -31,15 +44,10 @@ class StopOnDivergence(L.Callback):
         loss = outputs.get("worst_loss", outputs.get("loss")) if isinstance(outputs, dict) else outputs
         if loss is None:
             return
-        value = float(loss.detach())
-        if not math.isfinite(value) or (self.max_loss is not None and value > self.max_loss):
-            reason = "non-finite loss" if not math.isfinite(value) else f"loss above max_loss={self.max_loss:g}"
-            self.diverged_at = {
-                "epoch": trainer.current_epoch,
-                "step": trainer.global_step,
-                "loss": value if math.isfinite(value) else str(value),
-                "reason": reason,
-            }
+        self.diverged_at = divergence_record(
+            float(loss.detach()), self.max_loss, trainer.current_epoch, trainer.global_step
+        )
+        if self.diverged_at is not None:
             trainer.should_stop = True
 
     def state_dict(self):

@@ -9,6 +9,15 @@ import numpy as np
 import torch
 
 
+def seed_for_epoch(seed: int, epoch: int) -> None:
+    """Seed torch, numpy and random from (seed, epoch); the +1 keeps epoch 0 from reusing the run's
+    initial seed (and so the init's random stream)."""
+    value = (int(seed) * 100_003 + epoch + 1) % 2**32
+    random.seed(value)
+    np.random.seed(value)
+    torch.manual_seed(value)  # CPU and every CUDA device
+
+
 class SeedEachEpoch(L.Callback):
     """Seed torch, numpy and random from (seed, epoch) at the first training batch of each epoch.
 
@@ -29,8 +38,4 @@ class SeedEachEpoch(L.Callback):
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if batch_idx != 0:
             return
-        # the +1 keeps epoch 0 from reusing the run's initial seed (and so the init's random stream)
-        seed = (self.seed * 100_003 + trainer.current_epoch + 1) % 2**32
-        random.seed(seed)
-        np.random.seed(seed)
-        torch.manual_seed(seed)  # CPU and every CUDA device
+        seed_for_epoch(self.seed, trainer.current_epoch)

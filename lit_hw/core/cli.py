@@ -40,6 +40,11 @@ def report_user_errors(main):
     return wrapper
 
 
+def override_key(override: str) -> str:
+    """The key an override sets: ``optim.lr`` of ``+optim.lr=0.1``, ``init`` of ``init=he``."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
 def quote_override_value(value: str) -> str:
     """An override value that Hydra's parser reads back verbatim (dirs contain '=' and ',')."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from lit_hw.core.cli import override_key
+
 
 def short_name(text: str, max_chars: int = 80) -> str:
     """``text`` if it fits, else its head plus a hash of the whole, so names stay unique.
@@ -28,8 +30,6 @@ def swept_keys(root) -> set[str]:
     """The keys a multirun sweeps: its sweeper's params (e.g. a preset's) and the command line's sweep
     overrides (``optim.lr=0.01,0.1``), which a job's config no longer holds: Hydra's BasicSweeper
     saved them in <sweep dir>/multirun.yaml before it launched any job."""
-    from pathlib import Path
-
     keys = set((OmegaConf.select(root, "hydra.sweeper.params") or {}).keys())
     saved = Path(str(OmegaConf.select(root, "hydra.sweep.dir"))) / "multirun.yaml"
     if saved.is_file():
@@ -55,7 +55,7 @@ def job_dir_name(override_dirname: str, max_chars: int = 80, *, _root_) -> str:
         swept = swept_keys(_root_)
         job = OmegaConf.select(_root_, "hydra.overrides.task") or []
         excluded = set(OmegaConf.select(_root_, "hydra.job.config.override_dirname.exclude_keys") or [])
-        mine = sorted(o for o in job if o.split("=", 1)[0].lstrip("+~") in swept - excluded)
+        mine = sorted(o for o in job if override_key(o) in swept - excluded)
     except Exception:  # a naming problem must never stop a job: Hydra's name is always right
         mine = []
     return short_name(",".join(mine) if mine else override_dirname, max_chars)

@@ -33,7 +33,7 @@ from hydra.errors import CompactHydraException
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from lit_hw.core.cli import quote_override_value
+from lit_hw.core.cli import override_key, quote_override_value
 from lit_hw.core.errors import ConfigError
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
 from lit_hw.sweeps.job_return import JOB_RETURN_ENV, SaveJobReturn, load_job_return
@@ -159,7 +159,7 @@ class GpuPool:
     def hydra_overrides_for_job(self) -> list[str]:
         """The sweep's own hydra.* overrides (logging, override_dirname, ...) minus the sweep-only ones."""
         hydra_overrides = OmegaConf.to_container(self.config.hydra.overrides.hydra, resolve=False) or []
-        return [o for o in hydra_overrides if not o.lstrip("+~").split("=", 1)[0].startswith(SWEEP_ONLY_HYDRA_KEYS)]
+        return [o for o in hydra_overrides if not override_key(o).startswith(SWEEP_ONLY_HYDRA_KEYS)]
 
     def job_env(self, slot: str, return_file: Path) -> dict:
         env = {k: v for k, v in os.environ.items() if k not in RANK_ENV_VARS}

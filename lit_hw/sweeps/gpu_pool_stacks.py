@@ -20,7 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import read_write
 
-from lit_hw.sweeps.stack_run import finished_job
+from lit_hw.sweeps.launching import finished_job
 from lit_hw.sweeps.stacking import StackedSweep
 
 log = logging.getLogger(__name__)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import statistics
 
+from lit_hw.core.cli import override_key
 from lit_hw.core.run_files import as_float
 
 # overrides that replicate a configuration instead of changing it
@@ -22,10 +23,6 @@ REPLICATE_KEYS = ("seed", "data.fold")
 # overrides that change neither what a job computes nor which configuration it belongs to
 IGNORED_KEYS = ("resume_sweep",)
 STATUS_COUNTS = {"n_ok": ("ok",), "n_diverged": ("diverged",), "n_failed": ("failed",)}
-
-
-def override_key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
 
 
 def config_overrides(overrides: list[str]) -> tuple[str, ...]:

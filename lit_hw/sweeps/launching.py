@@ -44,6 +44,19 @@ def without_hydra(config: DictConfig) -> DictConfig:
     return task_cfg
 
 
+def finished_job(overrides, job_config: DictConfig, run_dir: Path, status: JobStatus, value) -> JobReturn:
+    """The JobReturn Hydra's run_job would have given this job."""
+    ret = JobReturn(
+        overrides=list(overrides),
+        cfg=without_hydra(job_config),
+        hydra_cfg=job_config,
+        working_dir=str(run_dir),
+        task_name=job_config.hydra.job.name,
+    )
+    ret.status, ret.return_value = status, value
+    return ret
+
+
 def lost_job_return(overrides: Sequence[str], sweep_config: DictConfig, run_dir: Path, message: str) -> JobReturn:
     """Record a job that ended without reporting back as ``interrupted`` in its metrics.json (an
     exception would have reported back: this one was killed, cancelled or lost its node), so the
@@ -51,12 +64,4 @@ def lost_job_return(overrides: Sequence[str], sweep_config: DictConfig, run_dir:
     error = JobLost(message)
     record_failure(run_dir / "metrics.json", error, status="interrupted")
     refresh_summary(sweep_config.hydra.sweep.dir)
-    ret = JobReturn(
-        overrides=list(overrides),
-        cfg=without_hydra(sweep_config),
-        hydra_cfg=sweep_config,
-        working_dir=str(run_dir),
-        task_name=sweep_config.hydra.job.name,
-    )
-    ret.status, ret.return_value = JobStatus.FAILED, error
-    return ret
+    return finished_job(overrides, sweep_config, run_dir, JobStatus.FAILED, error)

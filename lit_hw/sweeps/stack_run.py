@@ -21,7 +21,7 @@ from lit_hw.core.cpu_speed import apply_cpu_speed_settings
 from lit_hw.core.errors import is_interruption
 from lit_hw.core.run_files import read_metrics
 from lit_hw.core.run_info import hparams_for_loggers
-from lit_hw.sweeps.launching import without_hydra
+from lit_hw.sweeps.launching import finished_job
 from lit_hw.sweeps.resume import job_action, set_aside_previous_attempt
 from lit_hw.sweeps.stacked_members import StackMember
 from lit_hw.sweeps.stacked_training import StackTrainer
@@ -29,19 +29,6 @@ from lit_hw.sweeps.stacked_training import StackTrainer
 log = logging.getLogger("lit_hw.stacked")
 
 ComposedJob = tuple[int, list[str], DictConfig, Path]
-
-
-def finished_job(overrides, job_config: DictConfig, run_dir: Path, status: JobStatus, value) -> JobReturn:
-    """The JobReturn Hydra's run_job would have given this job."""
-    ret = JobReturn(
-        overrides=list(overrides),
-        cfg=without_hydra(job_config),
-        hydra_cfg=job_config,
-        working_dir=str(run_dir),
-        task_name=job_config.hydra.job.name,
-    )
-    ret.status, ret.return_value = status, value
-    return ret
 
 
 def stack_device(cfg: DictConfig) -> torch.device:

@@ -8,7 +8,7 @@ metrics), its loggers' files (TensorBoard events by default), and Lightning-form
 
 from __future__ import annotations
 
-import logging
+import io
 import math
 from pathlib import Path
 
@@ -24,8 +24,6 @@ from lit_hw.core.config_check import check_config, run_tags
 from lit_hw.core.loggers import build_loggers, log_final
 from lit_hw.core.run_info import versions
 from lit_hw.sweeps.launching import without_hydra
-
-log = logging.getLogger(__name__)
 
 
 def save_hydra_files(job_config: DictConfig, overrides: list[str], run_dir: Path) -> None:
@@ -55,7 +53,6 @@ class StackMember:
         # this job's weights after its best and its last epoch (its test uses the best, as the ordinary job's)
         self.best_weights: dict | None = None
         self.last_weights: dict | None = None
-        self.finished = False
 
     def build(self, stack_info: dict) -> None:
         """Check the config and build this job's task (seeded: the net starts as the ordinary job's would)."""
@@ -114,19 +111,11 @@ class StackMember:
             "hyper_parameters": dict(task.hparams),
             "datamodule_hparams_name": "kwargs",
             "datamodule_hyper_parameters": dict(datamodule.hparams),
-            "lit_hw": {
-                "task": f"{type(task).__module__}.{type(task).__qualname__}",
-                "datamodule": f"{type(datamodule).__module__}.{type(datamodule).__qualname__}",
-                "data": dict(datamodule.hparams),
-                "stacked": True,
-            },
+            "lit_hw": {**task.checkpoint_info(datamodule), "stacked": True},
         }
-        path = self.run_dir / "checkpoints" / f"{name}.ckpt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".ckpt.tmp")
-        torch.save(checkpoint, tmp)
-        tmp.replace(path)
-        return str(path)
+        data = io.BytesIO()
+        torch.save(checkpoint, data)
+        return str(write_atomic(self.run_dir / "checkpoints" / f"{name}.ckpt", data.getvalue()))
 
     def save_best(self, weights: dict, epoch: int, step: int, optimizer_state: dict) -> None:
         old = self.best_path
@@ -146,7 +135,6 @@ class StackMember:
         self.record.finish("diverged" if self.diverged_at else "ok", final)
         step = self.record.history[-1]["step"] if self.record.history else 0
         log_final(self.loggers, hparams, self.record.final, step=step)
-        self.finished = True
         return self.record.final.get(f"{self.cfg.monitor.metric}_best")
 
     def fail(self, err: BaseException, status: str = "failed") -> None:
@@ -156,4 +144,3 @@ class StackMember:
         self.record.write()
         for logger in self.loggers:
             logger.finalize("failed")
-        self.finished = True

@@ -15,15 +15,15 @@ checkpointed, marked ``diverged`` at that step) and leaves the stack; the others
 from __future__ import annotations
 
 import math
-import random
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from lit_hw.data.tensor_split import StepChunk
+from lit_hw.callbacks.divergence import divergence_record
+from lit_hw.callbacks.epoch_seed import seed_for_epoch
+from lit_hw.data.tensor_split import StepChunk, split_loader
 from lit_hw.nets.stacked import StackedNet
 from lit_hw.sweeps.stacked_members import StackMember
 from lit_hw.tasks.optim import resolve_optimizer
@@ -37,14 +37,6 @@ def batch_limit(total: int, limit) -> int:
     return min(total, int(limit)) if isinstance(limit, int) else int(total * float(limit))
 
 
-def seed_epoch(seed: int, epoch: int) -> None:
-    """lit_hw.callbacks.epoch_seed.SeedEachEpoch's seeding, so dropout draws as in the ordinary job."""
-    value = (seed * 100_003 + epoch + 1) % 2**32
-    random.seed(value)
-    np.random.seed(value)
-    torch.manual_seed(value)
-
-
 @torch.no_grad()
 def evaluate(net: StackedNet, loader, weights: dict, limit) -> tuple[torch.Tensor, torch.Tensor]:
     """(mean loss, accuracy) per member of ``weights`` over a loader, as the ordinary task logs them."""
@@ -52,9 +44,9 @@ def evaluate(net: StackedNet, loader, weights: dict, limit) -> tuple[torch.Tenso
     members = len(next(iter(weights.values())))
     loss_sum = torch.zeros(members, dtype=torch.float64)
     correct = torch.zeros(members, dtype=torch.long)
-    count = 0
+    count, batches = 0, batch_limit(len(loader), limit)
     for i, (x, y) in enumerate(loader):
-        if i >= batch_limit(len(loader), limit):
+        if i >= batches:
             break
         logits = net(x, weights)
         losses = F.cross_entropy(logits.flatten(0, 1), y.repeat(members), reduction="none").view(members, -1)
@@ -89,7 +81,7 @@ class StackTrainer:
             dm.splits = {name: split.to(self.device) for name, split in dm.splits.items()}
         return dm
 
-    def eval_rows(self, rows: list[int], epoch: int) -> list[dict]:
+    def eval_rows(self, rows: list[int]) -> list[dict]:
         """Validation (and per-epoch test) metrics of stack rows ``rows``, one dict each."""
         trainer_cfg = self.cfg.trainer
         weights = self.net.current(torch.tensor(rows, device=self.device))
@@ -97,8 +89,6 @@ class StackTrainer:
         stages = [("val", self.datamodule.splits["val"])]
         if self.datamodule.test_every_epoch:
             stages.append(("test_epoch", self.datamodule.splits["test"]))
-        from lit_hw.data.tensor_split import split_loader
-
         for stage, split in stages:
             loader = split_loader(split, self.datamodule.eval_batch_size, shuffle=False)
             losses, accs = evaluate(self.net, loader, weights, trainer_cfg.get("limit_val_batches"))
@@ -110,7 +100,7 @@ class StackTrainer:
     def end_epoch_of(self, rows: list[int], epoch: int, sums: dict, started: float) -> None:
         """Close the epoch of stack rows ``rows``: validate, record, checkpoint."""
         elapsed = round(time.perf_counter() - started, 6)
-        evaluated = self.eval_rows(rows, epoch)
+        evaluated = self.eval_rows(rows)
         for row, metrics in zip(rows, evaluated):
             member = self.members[self.active[row]]
             count = max(sums["count"], 1)
@@ -145,7 +135,7 @@ class StackTrainer:
         dm = self.datamodule
         loader = dm.train_dataloader()
         loader.batch_sampler.set_epoch(epoch)
-        seed_epoch(self.cfg.seed, epoch)
+        seed_for_epoch(self.cfg.seed, epoch)  # SeedEachEpoch's seeding: dropout draws as in the ordinary job
         members = len(self.active)
         sums = {
             "loss": torch.zeros(members, device=self.device),
@@ -166,15 +156,8 @@ class StackTrainer:
             if bool(bad.any()):  # one sync per loader batch, as the ordinary job's divergence check
                 rows = bad.nonzero().flatten().tolist()
                 for row in rows:
-                    value = float(worst[row])
-                    self.members[self.active[row]].diverged_at = {
-                        "epoch": epoch,
-                        "step": self.step,
-                        "loss": value if math.isfinite(value) else str(value),
-                        "reason": "non-finite loss"
-                        if not math.isfinite(value)
-                        else f"loss above max_loss={float(max_loss[row]):g}",
-                    }
+                    member = self.members[self.active[row]]
+                    member.diverged_at = divergence_record(float(worst[row]), member.max_loss, epoch, self.step)
                 self.end_epoch_of(rows, epoch, sums, started)
                 self.drop_rows(rows, sums)
                 max_loss = max_loss[[r for r in range(len(bad)) if r not in rows]]
@@ -224,8 +207,6 @@ class StackTrainer:
 
     def test(self) -> list[dict]:
         """Each member's test metrics with its best weights (the ordinary job tests its best checkpoint)."""
-        from lit_hw.data.tensor_split import split_loader
-
         best = [m.best_weights if m.best_weights is not None else m.last_weights for m in self.members]
         stacked = {k: torch.stack([w[k] for w in best]).to(self.device) for k in best[0]}
         loader = split_loader(self.datamodule.splits["test"], self.datamodule.eval_batch_size, shuffle=False)

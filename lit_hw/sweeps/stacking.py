@@ -20,7 +20,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.core.checks import require_whole
-from lit_hw.sweeps.groups import override_key
+from lit_hw.core.cli import override_key
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
 from lit_hw.sweeps.launching import job_config
 from lit_hw.sweeps.stack_run import run_composed_stack

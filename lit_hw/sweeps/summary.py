@@ -119,14 +119,19 @@ def collect_jobs(sweep_dir: str | Path) -> list[dict]:
 
 def swept_values(jobs: list[dict]) -> dict[str, list[str]]:
     """Override keys whose value differs between jobs, with each job's value (in job order)."""
-    per_job = [dict(o.split("=", 1) for o in job["overrides"] if "=" in o) for job in jobs]
+    per_job = [override_values(job) for job in jobs]
     keys = sorted({k for d in per_job for k in d})
     return {k: [d.get(k, "") for d in per_job] for k in keys if len({d.get(k, "") for d in per_job}) > 1}
 
 
+def override_values(job: dict) -> dict[str, str]:
+    """{key: value} of a job's overrides."""
+    return dict(o.split("=", 1) for o in job["overrides"] if "=" in o)
+
+
 def label_value(job: dict, key: str) -> str:
     """The job's value of override ``key`` ('' when it does not set it)."""
-    return dict(o.split("=", 1) for o in job["overrides"] if "=" in o).get(key, "")
+    return override_values(job).get(key, "")
 
 
 def label(job: dict, swept: dict[str, list[str]]) -> str:

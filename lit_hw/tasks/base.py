@@ -121,15 +121,18 @@ class Task(FastHookNames, L.LightningModule):
             and str(trainer.precision) in ("32-true", "32")
         )
 
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        # What lit_hw.evaluate needs to rebuild the run without the config: plain strings and
-        # dicts only, so the file still loads with torch.load(weights_only=True).
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        checkpoint["lit_hw"] = {
+    def checkpoint_info(self, datamodule) -> dict:
+        """What lit_hw.evaluate needs to rebuild the run without the config: plain strings and
+        dicts only, so the file still loads with torch.load(weights_only=True)."""
+        return {
             "task": f"{type(self).__module__}.{type(self).__qualname__}",
             "datamodule": f"{type(datamodule).__module__}.{type(datamodule).__qualname__}" if datamodule else None,
             "data": dict(datamodule.hparams) if datamodule is not None else {},
         }
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        checkpoint["lit_hw"] = self.checkpoint_info(datamodule)
 
     def configure_optimizers(self):
         optimizer = build_optimizer(self.parameters(), self.optim_config)
