@@ -1,6 +1,8 @@
 """Evaluate a checkpoint on the test split: ``python -m lit_hw.evaluate ckpt_path=...``.
 
-Prints the test metrics and writes them to test_metrics.json in the Hydra run dir.
+Prints the test metrics and writes them to test_metrics.json in the Hydra run dir. The checkpoint is
+data: it loads with weights_only=True and every class it names passes lit_hw's allow rule (classes of
+lit_hw, or of the modules in ``trust=[mypkg]``) before anything is imported.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from pathlib import Path
 
 import hydra
 import lightning as L
-from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
-from lit_hw.core.checkpoints import load_checkpoint, model_name
+from lit_hw.core.allowed_names import trusted_roots
+from lit_hw.core.checkpoints import load_task, model_name
 from lit_hw.core.cli import quote_path_overrides, report_user_errors
 from lit_hw.core.console import quiet_library_noise
 from lit_hw.core.errors import UserError
@@ -27,18 +29,24 @@ log = logging.getLogger("lit_hw.evaluate")
 
 def evaluate(cfg: DictConfig) -> dict:
     quiet_library_noise()
-    checkpoint = load_checkpoint(cfg.ckpt_path)
-    info = checkpoint["lit_hw"]
+    task, datamodule_cls, checkpoint = load_task(cfg.ckpt_path, trust=trusted_roots(cfg.get("trust")))
     held = model_name(checkpoint)
     if cfg.get("expect_model") and cfg.expect_model != held:
         raise UserError(
             f"{cfg.ckpt_path} holds a '{held}' model, not expect_model={cfg.expect_model}; drop expect_model= or pick a checkpoint of that model"
         )
-    task_cls = get_class(info["task"])
-    task = task_cls.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
+    if datamodule_cls is None:
+        raise UserError(
+            f"{cfg.ckpt_path} names no datamodule (lit_hw.datamodule is empty); it was saved outside a training run"
+        )
     overrides = {k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items() if v is not None}
-    data_kwargs = {**info["data"], **overrides}
-    datamodule = get_class(info["datamodule"])(**data_kwargs)
+    saved = checkpoint["lit_hw"].get("data") or {}
+    if not isinstance(saved, dict):
+        raise UserError(f"{cfg.ckpt_path}: lit_hw.data is {type(saved).__name__}, not a mapping of datamodule settings")
+    try:
+        datamodule = datamodule_cls(**{**saved, **overrides})
+    except TypeError as err:  # a setting the datamodule does not take
+        raise UserError(f"{cfg.ckpt_path}: lit_hw.data does not build a {datamodule_cls.__name__} ({err})") from None
     trainer = L.Trainer(
         accelerator=cfg.accelerator,
         devices=1,

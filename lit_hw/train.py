@@ -89,14 +89,17 @@ def train(cfg: DictConfig) -> dict:
     if trainer.is_global_zero:
         (output_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
-    trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path)
+    # weights_only=True said outright: TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD only overrides an unset argument
+    trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
 
     divergence = next((c for c in callbacks if isinstance(c, StopOnDivergence)), None)
     diverged_at = divergence.diverged_at if divergence else None
     test_results = []
     if cfg.test:
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-        test_results = trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+        test_results = trainer.test(
+            task, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=True
+        )
 
     final = final_metrics(trainer, record, test_results)
     record.info["data"] = datamodule.describe() if hasattr(datamodule, "describe") else {}

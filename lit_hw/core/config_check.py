@@ -19,6 +19,7 @@ import lightning as L
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
+from lit_hw.core.allowed_names import trusted_roots
 from lit_hw.core.checkpoints import load_checkpoint
 from lit_hw.core.checks import instantiate_checked, is_number, is_whole, require_whole
 from lit_hw.core.errors import ConfigError
@@ -107,7 +108,7 @@ def check_resume(cfg: DictConfig) -> str | None:
     path = resume_checkpoint(cfg)
     if path is None:
         return None
-    checkpoint = load_checkpoint(path)
+    checkpoint = load_checkpoint(path, trust=run_trust(cfg))
     held = checkpoint.get("hyper_parameters", {}).get("net", {}).get("_target_")
     wanted = cfg.model.get("_target_")
     if held and wanted and held != wanted:
@@ -115,6 +116,15 @@ def check_resume(cfg: DictConfig) -> str | None:
             f"{path} holds a {held} net but this run builds {wanted}; resume with the same model= as the original run"
         )
     return path
+
+
+def run_trust(cfg: DictConfig) -> tuple[str, ...]:
+    """The modules whose classes a checkpoint read by this run may name: ``trust=[...]`` and the modules
+    of the classes this run's own config names (the user chose them: a resumed run of their own net)."""
+    own = [OmegaConf.select(cfg, key) for key in ("model._target_", "data._target_", "task._target_")]
+    return trusted_roots(cfg.get("trust")) + tuple(
+        name.rsplit(".", 1)[0] for name in own if isinstance(name, str) and "." in name
+    )
 
 
 def run_tags(cfg: DictConfig) -> list[str]:

@@ -20,7 +20,7 @@ import torch
 from hydra.experimental.callback import Callback
 
 from lit_hw.core.atomic_files import write_atomic
-from lit_hw.core.checkpoints import load_checkpoint
+from lit_hw.core.checkpoints import load_checkpoint, load_task
 from lit_hw.core.errors import UserError
 from lit_hw.core.run_files import read_metrics
 from lit_hw.core.tables import markdown_table
@@ -61,8 +61,11 @@ def compare_toy_runs(sweep_dir: str | Path, out_dir: str | Path | None = None) -
         )
     predictions, table, data_hparams, index = {}, {}, None, 0
     for name, ckpt in runs.items():
-        task = Regressor.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True).eval()
-        hparams = load_checkpoint(ckpt)["lit_hw"]["data"]
+        task, _, checkpoint = load_task(ckpt)  # its names pass the allow rule before anything is built
+        if not isinstance(task, Regressor):
+            raise UserError(f"{ckpt} holds a {type(task).__name__}, not a toy Regressor; compare runs of a toy sweep")
+        task.eval()
+        hparams = checkpoint["lit_hw"]["data"]
         if data_hparams is None:
             data_hparams, index = hparams, task.hparams.get("figure_signal", 0)
             datamodule = ToyFunctionsDataModule(**{**hparams, "on_device": False})

@@ -121,6 +121,21 @@ class Task(FastHookNames, L.LightningModule):
             and str(trainer.precision) in ("32-true", "32")
         )
 
+    @classmethod
+    def load_from_checkpoint(
+        cls, checkpoint_path, map_location=None, hparams_file=None, strict=None, trust=(), **kwargs
+    ):
+        """Lightning's loader behind lit_hw's allow rule (lit_hw.core.allowed_names): every class the file
+        names is checked before anything is built from it, and it loads with weights_only=True whatever the
+        caller says. ``trust``: modules besides lit_hw whose classes the file may name (your own nets)."""
+        from lit_hw.core.checkpoints import load_checkpoint
+
+        load_checkpoint(checkpoint_path, trust)
+        kwargs["weights_only"] = True
+        return super().load_from_checkpoint(
+            checkpoint_path, map_location=map_location, hparams_file=hparams_file, strict=strict, **kwargs
+        )
+
     def checkpoint_info(self, datamodule) -> dict:
         """What lit_hw.evaluate needs to rebuild the run without the config: plain strings and
         dicts only, so the file still loads with torch.load(weights_only=True)."""
