@@ -4,6 +4,11 @@ Per epoch: every logged epoch metric and the training wall time (first train
 batch start to last train batch end, so validation is excluded). At the end:
 final metrics, status (ok | diverged | interrupted | failed) and run info.
 The file is written at every epoch end too, so a killed run keeps its history.
+
+Wall time: ``started_at`` (local time, ISO 8601) is when this process's record began, and
+``wall_time_s`` the seconds from then to the latest write, plus, for a run continued from a
+checkpoint, the earlier attempts' time up to that checkpoint. The sweep summary reads it from here:
+file times do not survive a resumed sweep, which rewrites each job's .hydra/.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import math
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 
 import lightning as L
@@ -42,6 +48,10 @@ class RunRecord(L.Callback):
         self._last_batch_end = 0.0
         self._restored_history: list[dict] | None = None
         self._pending: dict | None = None
+        self.started_at = datetime.now().astimezone().isoformat(timespec="seconds")
+        self._clock_start = time.monotonic()  # monotonic: a clock change must not make the wall time negative
+        self._earlier_wall_time_s = 0.0
+        self._restored_wall_time_s: float | None = None
 
     # -- per epoch -------------------------------------------------------------------------
     def on_fit_start(self, trainer, pl_module):
@@ -50,6 +60,8 @@ class RunRecord(L.Callback):
         if self._restored_history is not None:
             self.history = self._restored_history
             self._restored_history = None
+        if self._restored_wall_time_s is not None:
+            self._earlier_wall_time_s, self._restored_wall_time_s = self._restored_wall_time_s, None
 
     def on_train_epoch_start(self, trainer, pl_module):
         self._complete_epoch(trainer)
@@ -102,14 +114,20 @@ class RunRecord(L.Callback):
             "epochs_run": len(self.history),
             "epoch_train_time_s": [row["train_time_s"] for row in self.history],
             "history": self.history,
+            "started_at": self.started_at,
+            "wall_time_s": self.wall_time_s(),
             **self.info,
         }
+
+    def wall_time_s(self) -> float:
+        """Seconds this run has taken so far, its earlier attempts up to the checkpoint it continues from included."""
+        return round(self._earlier_wall_time_s + time.monotonic() - self._clock_start, 2)
 
     def write(self) -> None:
         write_atomic(self.path, json.dumps(self.as_dict(), indent=2, default=str))
 
     def state_dict(self):
-        return {"history": self.history}
+        return {"history": self.history, "wall_time_s": self.wall_time_s()}
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint):
         # ModelCheckpoint saves at train epoch end, after the task logged the epoch's metrics but
@@ -123,3 +141,5 @@ class RunRecord(L.Callback):
         if self.history:  # testing a checkpoint of this very run: keep the full history
             return
         self._restored_history = list(state_dict.get("history", []))
+        earlier = state_dict.get("wall_time_s", 0.0)  # absent from checkpoints written before it was kept
+        self._restored_wall_time_s = float(earlier) if isinstance(earlier, (int, float)) and earlier >= 0 else 0.0

@@ -12,7 +12,12 @@ Written into the sweep dir:
                             with replicates also grouped_*.png: mean ± std bands, mean ± ci95 bars
   summary_tensorboard/      the same figures as TensorBoard images (next to the jobs' runs)
 
-Works on a finished or a partial sweep: a job without metrics.json yet is listed as ``pending``.
+Works on a finished or a partial sweep. A job without metrics.json yet is listed as ``pending``, and
+so is every job of the sweep's multirun.yaml that has no dir yet (Hydra's basic sweeper; an Optuna
+sweep has no job list to read). A metrics.json that cannot be read as a record (cut short, not JSON,
+fields of the wrong type) is listed as ``unreadable`` with the reason, and 'Best' names the jobs it
+could not compare. A job's wall time is the one its record holds (RunRecord's ``wall_time_s``).
+Overrides that do not change what a job computes (``resume_sweep``) are neither shown nor swept.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ import math
 from pathlib import Path
 
 from lit_hw.core.atomic_files import write_atomic
-from lit_hw.core.run_files import as_float, read_metrics
+from lit_hw.core.cli import override_key
+from lit_hw.core.run_files import METRICS_FILE, UnreadableRecord, as_float, load_metrics, record_problem
 from lit_hw.core.tables import csv_text, format_cell, markdown_table
-from lit_hw.sweeps.groups import REPLICATE_KEYS, aggregate, grouped_columns, is_replicated
+from lit_hw.sweeps.groups import IGNORED_KEYS, REPLICATE_KEYS, aggregate, grouped_columns, is_replicated
 from lit_hw.sweeps.summary_plots import PLOTS_DIR, write_grouped_plots, write_plots, write_tensorboard_images
+from lit_hw.sweeps.sweep_plan import planned_jobs
 
 COLUMNS = [
     "job",
@@ -44,13 +51,14 @@ COLUMNS = [
 ]
 METRIC_COLUMNS = COLUMNS[3:10]
 # statuses of jobs that did not finish: a sweep with any of these at its end failed
-UNFINISHED = ("failed", "interrupted", "pending", "running")
+UNFINISHED = ("failed", "interrupted", "pending", "running", "unreadable")
+NOT_A_JOB = 10**9
 
 
 def job_number(job_dir: Path) -> int:
     """Hydra's job number, the head of a job dir's name (``3_optim.lr=0.1``)."""
     head = job_dir.name.split("_", 1)[0]
-    return int(head) if head.isdigit() else 10**9
+    return int(head) if head.isdigit() else NOT_A_JOB
 
 
 def job_dirs(sweep_dir: str | Path) -> list[Path]:
@@ -59,7 +67,7 @@ def job_dirs(sweep_dir: str | Path) -> list[Path]:
     dirs = [
         d
         for d in Path(sweep_dir).iterdir()
-        if d.is_dir() and job_number(d) < 10**9 and ((d / "metrics.json").is_file() or (d / ".hydra").is_dir())
+        if d.is_dir() and job_number(d) < NOT_A_JOB and ((d / METRICS_FILE).is_file() or (d / ".hydra").is_dir())
     ]
     return sorted(dirs, key=lambda d: (job_number(d), d.name))
 
@@ -75,46 +83,100 @@ def not_a_sweep_dir(path: Path) -> str | None:
     return None
 
 
-def read_overrides(job_dir: Path, record: dict) -> list[str]:
-    if record.get("overrides") is not None:
-        return list(record["overrides"])
+def shown_overrides(overrides: list[str]) -> list[str]:
+    """A job's overrides without those that do not change what it computes (``resume_sweep=true`` is
+    on the jobs that a resumed sweep ran again only: it would pass for a swept value)."""
+    return [o for o in overrides if override_key(o) not in IGNORED_KEYS]
+
+
+def saved_overrides(job_dir: Path) -> list[str]:
+    """The overrides Hydra saved in the job's .hydra/overrides.yaml, as written ([] when unreadable)."""
     path = job_dir / ".hydra" / "overrides.yaml"
-    if path.is_file():
-        from omegaconf import OmegaConf
+    if not path.is_file():
+        return []
+    from omegaconf import OmegaConf
 
-        return list(OmegaConf.load(path))
-    return []
+    try:
+        # resolve=False: an override's value may hold an interpolation, which is text here
+        overrides = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    except Exception:  # a damaged overrides.yaml costs the row its overrides, never the summary
+        return []
+    return [str(o) for o in overrides] if isinstance(overrides, list) else []
 
 
-def wall_time_s(job_dir: Path) -> float:
-    """Job start (Hydra writes .hydra/ first) to the last metrics.json write."""
-    start, end = job_dir / ".hydra" / "overrides.yaml", job_dir / "metrics.json"
-    if start.is_file() and end.is_file():
-        return round(end.stat().st_mtime - start.stat().st_mtime, 2)
-    return math.nan
+def read_overrides(job_dir: Path, record: dict) -> list[str]:
+    """The job's overrides as its record has them, else as Hydra saved them; see shown_overrides."""
+    overrides = record.get("overrides")
+    return shown_overrides(list(overrides) if overrides is not None else saved_overrides(job_dir))
+
+
+def wall_time_s(job_dir: Path, record: dict) -> float:
+    """The job's wall time as its record has it (RunRecord's ``wall_time_s``). A record from before
+    that field: job start (Hydra writes .hydra/ first) to the last metrics.json write, unless a resumed
+    sweep has rewritten .hydra/ since (then unknown: NaN, never a negative time)."""
+    recorded = as_float(record.get("wall_time_s"))
+    if math.isfinite(recorded) and recorded >= 0:
+        return round(recorded, 2)
+    start, end = job_dir / ".hydra" / "overrides.yaml", job_dir / METRICS_FILE
+    if not (record and start.is_file() and end.is_file()):
+        return math.nan
+    elapsed = end.stat().st_mtime - start.stat().st_mtime
+    return round(elapsed, 2) if elapsed >= 0 else math.nan
+
+
+def read_record(job_dir: Path) -> tuple[dict, str]:
+    """The job's metrics.json record ({} when it has none or it is unreadable), and why it is
+    unreadable ('' when it is not): cut short, not JSON, or not what RunRecord writes."""
+    try:
+        record = load_metrics(job_dir)
+    except UnreadableRecord as err:
+        return {}, str(err)
+    problem = record_problem(record) if record is not None else None
+    return ({}, problem) if problem else (record or {}, "")
+
+
+def job_row(job_dir: Path) -> dict:
+    """The summary row of a job that has a dir."""
+    record, problem = read_record(job_dir)
+    final = record.get("final", {})
+    row = {
+        "job": job_dir.name,
+        "num": job_number(job_dir),
+        "dir": job_dir,
+        "overrides": read_overrides(job_dir, record),
+        # a record always has a status (record_problem): without one there is no record yet
+        "status": "unreadable" if problem else record.get("status", "pending"),
+        "error": f"{METRICS_FILE} unreadable: {problem}" if problem else record.get("error") or "",
+        "unreadable": problem,
+        "epochs_run": record.get("epochs_run", 0),
+        # each time a float first: the record's numbers may be integers past float's range
+        "train_time_s": round(sum(as_float(t) for t in record.get("epoch_train_time_s", [])), 2),
+        "wall_time_s": wall_time_s(job_dir, record),
+        "history": record.get("history", []),
+        "record": record,
+    }
+    row.update({key: as_float(final.get(key)) for key in METRIC_COLUMNS})
+    return row
+
+
+def pending_row(num: int, overrides: list[str]) -> dict:
+    """The row of a job of the sweep that has not started (no dir yet): its number names it."""
+    row = {"job": str(num), "num": num, "dir": None, "overrides": shown_overrides(overrides), "status": "pending"}
+    row.update(
+        {"error": "", "unreadable": "", "epochs_run": 0, "train_time_s": 0.0, "wall_time_s": math.nan, "history": []}
+    )
+    row.update({"record": {}, **{key: math.nan for key in METRIC_COLUMNS}})
+    return row
 
 
 def collect_jobs(sweep_dir: str | Path) -> list[dict]:
-    """One row per job dir, in job-number order."""
-    jobs = []
-    for job_dir in job_dirs(sweep_dir):
-        record = read_metrics(job_dir) or {"status": "pending"}
-        final = record.get("final") or {}
-        row = {
-            "job": job_dir.name,
-            "dir": job_dir,
-            "overrides": read_overrides(job_dir, record),
-            "status": record.get("status", "pending"),
-            "error": record.get("error") or "",
-            "epochs_run": record.get("epochs_run", 0),
-            "train_time_s": round(sum(record.get("epoch_train_time_s") or []), 2),
-            "wall_time_s": wall_time_s(job_dir),
-            "history": record.get("history") or [],
-            "record": record,
-        }
-        row.update({key: as_float(final.get(key)) for key in METRIC_COLUMNS})
-        jobs.append(row)
-    return jobs
+    """One row per job, in job-number order: each job dir, and each job of the sweep not started yet."""
+    sweep_dir = Path(sweep_dir)
+    jobs = [job_row(job_dir) for job_dir in job_dirs(sweep_dir)]
+    started = {job["num"] for job in jobs}
+    planned = planned_jobs(sweep_dir) or []
+    jobs += [pending_row(num, overrides) for num, overrides in enumerate(planned) if num not in started]
+    return sorted(jobs, key=lambda job: (job["num"], job["job"]))
 
 
 def swept_values(jobs: list[dict]) -> dict[str, list[str]]:
@@ -168,18 +230,29 @@ def grouped_markdown(groups: list[dict]) -> str:
     )
 
 
+def best_line(jobs: list[dict]) -> str:
+    """The job with the best val/acc, and the jobs whose records could not be read (any may be better)."""
+    finished = [j for j in jobs if not math.isnan(j["val/acc_best"])]
+    unread = [j["job"] for j in jobs if j["status"] == "unreadable"]
+    if not finished and not unread:
+        return ""
+    text = "\nBest val/acc: "
+    if finished:
+        best = max(finished, key=lambda j: j["val/acc_best"])
+        text += f"{best['val/acc_best']:.4f} ({format_cell(best['overrides'])}), its test/acc {format_cell(best['test/acc'])}"
+    else:
+        text += "none among the jobs read"
+    if unread:
+        text += f"; not compared, their {METRICS_FILE} unreadable: {', '.join(unread)}"
+    return text + ".\n"
+
+
 def summary_markdown(jobs: list[dict], sweep_dir: Path, plots: list[Path], groups: list[dict] | None = None) -> str:
     shown = COLUMNS[:-1]
     counts = ", ".join(f"{sum(j['status'] == s for j in jobs)} {s}" for s in sorted({j["status"] for j in jobs}))
     text = f"# Sweep summary: {sweep_dir}\n\n{len(jobs)} jobs: {counts}\n\n"
     text += markdown_table(shown, [[job[c] for c in shown] for job in jobs])
-    finished = [j for j in jobs if not math.isnan(j["val/acc_best"])]
-    if finished:
-        best = max(finished, key=lambda j: j["val/acc_best"])
-        text += (
-            f"\nBest val/acc: {best['val/acc_best']:.4f} ({format_cell(best['overrides'])}), "
-            f"its test/acc {format_cell(best['test/acc'])}.\n"
-        )
+    text += best_line(jobs)
     if groups and is_replicated(groups):
         text += grouped_markdown(groups)
     errors = [j for j in jobs if j["error"]]
