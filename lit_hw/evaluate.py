@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.core.allowed_names import trusted_roots
 from lit_hw.core.checkpoints import load_task, model_name
-from lit_hw.core.cli import quote_path_overrides, report_user_errors
+from lit_hw.core.cli import quote_path_overrides, refuse_unreadable_overrides, report_user_errors
 from lit_hw.core.console import quiet_library_noise
 from lit_hw.core.errors import UserError
 from lit_hw.core.resolvers import register_resolvers
@@ -76,4 +76,5 @@ def main(cfg: DictConfig):
 
 if __name__ == "__main__":
     sys.argv = quote_path_overrides(sys.argv)  # resume=<a sweep job dir> holds "=" and ","
+    refuse_unreadable_overrides(sys.argv)  # one line, not Hydra's parser report, for what it cannot read
     main()

@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from lit_hw.core.errors import print_error
 from lit_hw.core.run_files import METRICS_FILE
 from lit_hw.sweeps.summary import not_a_sweep_dir, write_summary
 
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     refused = not_a_sweep_dir(args.sweep_dir)  # checked before anything is written
     if refused:
-        print(f"error: {refused}", file=sys.stderr)
+        print_error(refused)
         return 2
     jobs = write_summary(args.sweep_dir, tensorboard=not args.no_tensorboard)
     print((args.sweep_dir / "summary.md").read_text())

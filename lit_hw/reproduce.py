@@ -6,10 +6,12 @@ Runs every section of the assignment as ``python -m lit_hw.train`` subprocesses 
 
 from __future__ import annotations
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
-from lit_hw.core.cli import report_user_errors
+from lit_hw.core.cli import refuse_unreadable_overrides, report_user_errors
 from lit_hw.core.resolvers import register_resolvers
 from lit_hw.experiments.reproduce import reproduce
 
@@ -23,4 +25,5 @@ def main(cfg: DictConfig):
 
 
 if __name__ == "__main__":
+    refuse_unreadable_overrides(sys.argv)  # one line, not Hydra's parser report, for what it cannot read
     main()

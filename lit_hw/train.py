@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 # No torch or Lightning at import (nor lit_hw modules that import them): `--help`, a mistyped key
 # or an unknown group option are answered in about a second instead of after the 5-10 s that
 # torch and Lightning take to import; train() imports them once a run really trains.
-from lit_hw.core.cli import quote_path_overrides, report_user_errors
+from lit_hw.core.cli import quote_path_overrides, refuse_unreadable_overrides, report_user_errors
 from lit_hw.core.console import metrics_table, print_config_tree, quiet_library_noise
 from lit_hw.core.loggers import build_loggers, log_final
 from lit_hw.core.resolvers import register_resolvers
@@ -139,4 +139,5 @@ def main(cfg: DictConfig):
 
 if __name__ == "__main__":
     sys.argv = quote_path_overrides(sys.argv)  # resume=<a sweep job dir> holds "=" and ","
+    refuse_unreadable_overrides(sys.argv)  # one line, not Hydra's parser report, for what it cannot read
     main()

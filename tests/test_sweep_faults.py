@@ -85,8 +85,8 @@ def test_a_bad_value_in_one_job_fails_that_job_only(random_mnist_dir, tmp_path):
         check=False,
         timeout=300,
     )
-    assert proc.returncode != 0
-    assert "error: optim.lr=-1 must be a positive finite number" in proc.stderr
+    assert proc.returncode == 2  # every failure was bad input
+    assert "error: job #1 (optim.lr=-1): optim.lr=-1 must be a positive finite number" in proc.stderr
     statuses = [json.loads((sweep / str(i) / "metrics.json").read_text())["status"] for i in range(3)]
     assert statuses == ["ok", "failed", "ok"]
     assert not (sweep / "1" / "checkpoints").exists()

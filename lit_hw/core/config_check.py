@@ -12,6 +12,7 @@ go to ``train()``: nothing is built twice.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,10 @@ from lit_hw.core.checkpoints import load_checkpoint
 from lit_hw.core.checks import instantiate_checked, is_number, is_whole, require_whole
 from lit_hw.core.errors import ConfigError
 from lit_hw.core.loggers import check_logger_extras
+from lit_hw.core.run_files import is_rank_zero
+from lit_hw.sweeps.job import device_count
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,6 +65,29 @@ def check_trainer(trainer: DictConfig) -> None:
             raise ConfigError(f"trainer.{key}={value!r} must be a fraction in [0, 1] or a whole number of batches")
     if trainer.get("limit_train_batches") == 0:
         raise ConfigError("trainer.limit_train_batches=0 trains on nothing; use a fraction in (0, 1] or a count >= 1")
+
+
+def note_cpu_processes(trainer: DictConfig) -> None:
+    """Say in one line, before anything starts, that ``trainer.devices=3`` on the CPU means 3 processes:
+    Lightning quietly turns several CPU devices into a DDP run (strategy auto -> ddp), each process a
+    copy of the model training on its share of the data, which on one machine's cores is rarely faster."""
+    accelerator = str(trainer.get("accelerator"))
+    if accelerator == "auto":
+        import torch
+
+        if torch.cuda.is_available():
+            return  # auto takes the GPUs: several of them is what several devices are for
+    elif accelerator != "cpu":
+        return
+    processes = device_count(trainer.get("devices", 1), "cpu")
+    if processes > 1 and is_rank_zero():  # the ranks that Lightning starts run this check again
+        log.warning(
+            "trainer.devices=%s with trainer.accelerator=%s starts %d training processes (DDP on the CPU "
+            "cores); for one process use trainer.devices=1",
+            trainer.get("devices"),
+            accelerator,
+            processes,
+        )
 
 
 def optim_settings(cfg: DictConfig) -> dict:
@@ -163,6 +191,7 @@ def check_config(cfg: DictConfig) -> RunParts:
     if cfg.seed > 2**32 - 1:
         raise ConfigError(f"seed={cfg.seed} must be at most {2**32 - 1}")
     check_trainer(cfg.trainer)
+    note_cpu_processes(cfg.trainer)
     run_tags(cfg)
     check_switches(cfg)
     check_logger_extras(cfg.get("logger"), logger_choice())

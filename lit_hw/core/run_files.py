@@ -11,6 +11,8 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
+from lit_hw.core.errors import print_error
+
 METRICS_FILE = "metrics.json"
 
 
@@ -160,7 +162,7 @@ def unwritable(folder: Path) -> str | None:
 
 def stop(message: str) -> None:
     """Hydra turns a callback's exception into a warning and goes on: print the one line and exit instead."""
-    print(f"error: {message}", file=sys.stderr)
+    print_error(message)
     raise SystemExit(2)
 
 

@@ -34,7 +34,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.core.cli import override_key, quote_override_value
-from lit_hw.core.errors import ConfigError
+from lit_hw.core.errors import ConfigError, UserError
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
 from lit_hw.sweeps.job_return import JOB_RETURN_ENV, SaveJobReturn, load_job_return
 from lit_hw.sweeps.launching import job_config, without_hydra
@@ -68,7 +68,8 @@ CONSOLE_LOG = "console.log"
 
 
 class JobFailed(CompactHydraException):
-    """A gpu_pool job that exited non-zero without reporting its exception (e.g. a UserError, a kill)."""
+    """A gpu_pool job that exited non-zero without reporting its exception (e.g. a kill); one that refused
+    a bad value (exit status 2, an ``error:`` line) is a UserError instead."""
 
 
 def visible_gpus() -> list[str]:
@@ -212,6 +213,10 @@ class GpuPool:
             ret.status, ret.return_value = reported
         elif proc.returncode == 0:
             ret.status, ret.return_value = JobStatus.COMPLETED, None
+        elif proc.returncode == 2 and (refused := _error_line(run_dir / CONSOLE_LOG)):
+            # the job refused a bad value in one line (lit_hw.core.cli.report_user_errors): bad input, which
+            # the sweep reports as such (lit_hw.sweeps.hydra_callbacks.SweepSummary), not a crash
+            ret.status, ret.return_value = JobStatus.FAILED, UserError(refused)
         else:
             ret.status = JobStatus.FAILED
             ret.return_value = JobFailed(
@@ -268,6 +273,15 @@ class GpuPool:
             raise
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return returns
+
+
+def _error_line(path: Path) -> str:
+    """The message of the last ``error: ...`` line of a job's console log ('' if none)."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.removeprefix("error: ") for line in reversed(lines) if line.startswith("error: ")), "")
 
 
 def _last_line(path: Path) -> str:
