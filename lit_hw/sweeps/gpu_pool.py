@@ -10,15 +10,23 @@ Why a fresh process per job (measured on lightning 2.6.6 / hydra-core 1.3.8 / to
 Each slot is a ``CUDA_VISIBLE_DEVICES`` value ("0", or "0,1" for a 2-GPU DDP job) and runs
 ``jobs_per_slot`` jobs at a time. Without GPUs the slots are CPU slots and the cores are
 split between the jobs running at once (OMP/MKL threads). A job's return value comes back
-through a pickle written by ``SaveJobReturn`` in the child; a job that crashes, or exits
+through a JSON file written by ``SaveJobReturn`` in the child; a job that crashes, or exits
 non-zero, is a FAILED JobReturn like the basic launcher's, and the other jobs go on.
+
+Each job runs in its own process group, so a job's DDP ranks can be signalled together and Ctrl-C
+in a terminal reaches a job once, through the sweep. SIGTERM, SIGINT or SIGHUP to the sweep
+(lit_hw.sweeps.sweep_signals) is passed on to every running job; no job starts after it; a job
+gets ``interrupt_grace_s`` to record ``interrupted`` before it is killed (and recorded by the
+launcher); then the summary is refreshed and the sweep exits 128 + the signal's number.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -35,9 +43,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.core.cli import override_key, quote_override_value
 from lit_hw.core.errors import ConfigError, UserError
+from lit_hw.core.run_files import read_metrics
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
-from lit_hw.sweeps.job_return import JOB_RETURN_ENV, SaveJobReturn, load_job_return
-from lit_hw.sweeps.launching import job_config, without_hydra
+from lit_hw.sweeps.job_return import JOB_RETURN_ENV, JOB_RETURN_FILE, SaveJobReturn, load_job_return
+from lit_hw.sweeps.launching import job_config, stopped_job_return, without_hydra
+from lit_hw.sweeps.sweep_signals import SweepSignals, exit_interrupted, grace_seconds, passed_on
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +75,8 @@ RANK_ENV_VARS = (
     "TORCHELASTIC_RUN_ID",
 )
 CONSOLE_LOG = "console.log"
+# how often a thread waiting on a job looks for a signal to the sweep
+POLL_S = 0.2
 
 
 class JobFailed(CompactHydraException):
@@ -137,6 +149,7 @@ class GpuPool:
         threads_per_job=None,
         entrypoint=None,
         stacked: bool = False,
+        interrupt_grace_s: float = 30,
     ):
         self.stacked = bool(stacked)  # each slot trains a stack of jobs at a time (lit_hw.sweeps.gpu_pool_stacks)
         self.hydra_context = hydra_context
@@ -152,6 +165,10 @@ class GpuPool:
         self.command = entrypoint_command(entrypoint)
         # HydraConfig is a process-wide singleton that composing a job sets: one job at a time.
         self.lock = threading.Lock()
+        self.grace_s = grace_seconds(interrupt_grace_s)
+        self.signals = SweepSignals()  # held while launch() runs
+        self.started: set[int] = set()  # the jobs this launch started, and those a signal stopped
+        self.stopped: dict[int, Path] = {}  # job -> its run dir
 
     # -- one job ---------------------------------------------------------------------------------
     def job_config(self, overrides: Sequence[str], idx: int) -> tuple[DictConfig, Path]:
@@ -170,11 +187,79 @@ class GpuPool:
         env[JOB_RETURN_ENV] = str(return_file)
         return env
 
-    def run_one(self, overrides: Sequence[str], idx: int, slots: queue.Queue[str]) -> JobReturn:
+    def run_process(self, command: list[str], env: dict, console: Path, what: str, stdin: bytes | None = None):
+        """Run one job's process to its end: (exit status, whether a signal to the sweep stopped it), or
+        (None, False) when the sweep was stopped before it started. ``stdin``: bytes to feed it; without,
+        it reads nothing (a job in the background must not wait on the terminal)."""
+        if self.signals.stopping:
+            return None, False
+        with open(console, "w") as out:
+            proc = subprocess.Popen(
+                command,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                cwd=os.getcwd(),
+                start_new_session=True,  # its own process group: see the module docstring
+            )
+        try:
+            if stdin is not None:
+                try:
+                    proc.stdin.write(stdin)
+                    proc.stdin.close()
+                except BrokenPipeError:  # it ended before reading: its exit status says why
+                    pass
+            stopped = self.wait_for(proc, what)
+        except BaseException:  # this thread failed: the job must not outlive the sweep
+            signal_group(proc, signal.SIGKILL)
+            proc.wait()
+            raise
+        return proc.returncode, stopped
+
+    def wait_for(self, proc: subprocess.Popen, what: str) -> bool:
+        """Wait for a job's process; pass a signal to the sweep on to it, kill it if it still runs
+        ``grace_s`` later, or at a second signal. Whether a signal was passed on."""
+        passed, deadline = 0, math.inf
+        while True:
+            try:
+                proc.wait(timeout=POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if self.signals.count > passed:
+                if passed == 0:
+                    sent = passed_on(self.signals.signum)
+                    log.info("\t%s: passing %s on", what, signal.Signals(sent).name)
+                    signal_group(proc, sent)
+                    deadline = time.monotonic() + self.grace_s
+                else:  # a second signal: whoever sent it does not want to wait
+                    signal_group(proc, signal.SIGKILL)
+                passed = self.signals.count
+            elif time.monotonic() > deadline:
+                log.warning(
+                    "\t%s still ran %g s after the signal (hydra.launcher.interrupt_grace_s): killed",
+                    what,
+                    self.grace_s,
+                )
+                signal_group(proc, signal.SIGKILL)
+                deadline = math.inf
+        if passed:
+            # what is left of its process group (a DDP rank that its rank 0 did not stop); the group
+            # exists as long as one of them does, so its number cannot belong to anyone else yet
+            signal_group(proc, signal.SIGKILL)
+        return passed > 0
+
+    def run_one(self, overrides: Sequence[str], idx: int, slots: queue.Queue[str]) -> JobReturn | None:
+        """The job's JobReturn; None if a signal stopped the sweep before the job started."""
+        if self.signals.stopping:
+            return None
         with self.lock:
             sweep_config, run_dir = self.job_config(overrides, idx)
+        if self.signals.stopping:  # composing takes a while: no dir for a job that will not start
+            return None
         run_dir.mkdir(parents=True, exist_ok=True)
-        return_file = run_dir / ".job_return.pkl"
+        return_file = run_dir / JOB_RETURN_FILE
         return_file.unlink(missing_ok=True)
         command = [
             *self.command,
@@ -189,17 +274,15 @@ class GpuPool:
         try:
             log.info("\t#%d on slot '%s' : %s", idx, slot or "cpu", " ".join(filter_overrides(overrides)))
             started = time.perf_counter()
-            with open(run_dir / CONSOLE_LOG, "w") as console:
-                proc = subprocess.run(
-                    command,
-                    env=self.job_env(slot, return_file),
-                    stdout=console,
-                    stderr=subprocess.STDOUT,
-                    cwd=os.getcwd(),
-                )
+            returncode, stopped = self.run_process(
+                command, self.job_env(slot, return_file), run_dir / CONSOLE_LOG, f"job #{idx}"
+            )
             seconds = time.perf_counter() - started
         finally:
             slots.put(slot)
+        if returncode is None:
+            return None
+        self.started.add(idx)
 
         ret = JobReturn(
             overrides=list(overrides),
@@ -209,24 +292,34 @@ class GpuPool:
             task_name=sweep_config.hydra.job.name,
         )
         reported = load_job_return(return_file)
-        if reported is not None:
+        if stopped and (reported is None or reported[0] != JobStatus.COMPLETED):
+            self.stopped[idx] = run_dir
+            name = signal.Signals(self.signals.signum).name
+            with self.lock:  # records it interrupted, unless the job did, and refreshes the summary
+                ret = stopped_job_return(
+                    overrides,
+                    sweep_config,
+                    run_dir,
+                    f"job #{idx} stopped by {name} to the sweep (exit status {returncode})",
+                )
+        elif reported is not None:
             ret.status, ret.return_value = reported
-        elif proc.returncode == 0:
+        elif returncode == 0:
             ret.status, ret.return_value = JobStatus.COMPLETED, None
-        elif proc.returncode == 2 and (refused := _error_line(run_dir / CONSOLE_LOG)):
+        elif returncode == 2 and (refused := _error_line(run_dir / CONSOLE_LOG)):
             # the job refused a bad value in one line (lit_hw.core.cli.report_user_errors): bad input, which
             # the sweep reports as such (lit_hw.sweeps.hydra_callbacks.SweepSummary), not a crash
             ret.status, ret.return_value = JobStatus.FAILED, UserError(refused)
         else:
             ret.status = JobStatus.FAILED
             ret.return_value = JobFailed(
-                f"job #{idx} ({' '.join(overrides)}) exited with status {proc.returncode}: "
+                f"job #{idx} ({' '.join(overrides)}) exited with status {returncode}: "
                 f"{_last_line(run_dir / CONSOLE_LOG)} (log: {run_dir / CONSOLE_LOG})"
             )
-        if ret.status == JobStatus.COMPLETED and proc.returncode != 0:
+        if ret.status == JobStatus.COMPLETED and returncode != 0:
             ret.status = JobStatus.FAILED
-            ret.return_value = JobFailed(f"job #{idx} exited with status {proc.returncode} after finishing")
-        log.info("\t#%d %s in %.1f s", idx, ret.status.name.lower(), seconds)
+            ret.return_value = JobFailed(f"job #{idx} exited with status {returncode} after finishing")
+        log.info("\t#%d %s in %.1f s", idx, "interrupted" if idx in self.stopped else ret.status.name.lower(), seconds)
         with self.lock:  # callbacks (e.g. the sweep summary) run one at a time, as under the basic launcher
             HydraConfig.instance().set_config(sweep_config)
             self.hydra_context.callbacks.on_job_end(config=sweep_config, job_return=ret)
@@ -250,29 +343,50 @@ class GpuPool:
             self.jobs_per_slot,
         )
 
-        if self.stacked:
-            from lit_hw.sweeps.gpu_pool_stacks import plan_units, run_stack_on_slot
+        self.started, self.stopped = set(), {}
 
-            units = plan_units(self, job_overrides, initial_job_idx)
-        else:
-            units = [("job", [(initial_job_idx + i, list(o))]) for i, o in enumerate(job_overrides)]
-
-        def run(unit) -> list[JobReturn]:
+        def run(unit) -> list[JobReturn | None]:
             kind, jobs = unit
             if kind == "stack":
                 return run_stack_on_slot(self, jobs, slots)
             return [self.run_one(jobs[0][1], jobs[0][0], slots)]
 
         try:
-            with ThreadPoolExecutor(max_workers=width, thread_name_prefix="gpu_pool") as pool:
-                by_job = {ret_idx: ret for unit, rets in zip(units, pool.map(run, units))
-                          for ret_idx, ret in zip((i for i, _ in unit[1]), rets)}  # fmt: skip
-            returns = [by_job[initial_job_idx + i] for i in range(len(job_overrides))]
-        except KeyboardInterrupt:  # Ctrl-C reached every job too; the summary says which finished
+            # held from before the stacks are planned (composing every job takes a while) until every
+            # thread is done, so that a signal at any point stops the jobs and ends in exit_interrupted
+            with SweepSignals() as self.signals:
+                if self.stacked:
+                    from lit_hw.sweeps.gpu_pool_stacks import plan_units, run_stack_on_slot
+
+                    units = plan_units(self, job_overrides, initial_job_idx)
+                else:
+                    units = [("job", [(initial_job_idx + i, list(o))]) for i, o in enumerate(job_overrides)]
+                with ThreadPoolExecutor(max_workers=width, thread_name_prefix="gpu_pool") as pool:
+                    results = list(pool.map(run, units))
+        except KeyboardInterrupt:  # SIGINT held elsewhere (a launch outside the main thread)
             refresh_summary(self.config.hydra.sweep.dir)
             raise
+        if self.signals.stopping:
+            interrupted = [d for d in self.stopped.values() if (read_metrics(d) or {}).get("status") == "interrupted"]
+            exit_interrupted(
+                "gpu_pool",
+                self.signals.signum,
+                interrupted=len(interrupted),
+                not_started=len(job_overrides) - len(self.started),
+                sweep_dir=self.config.hydra.sweep.dir,
+            )
+        by_job = {ret_idx: ret for unit, rets in zip(units, results)
+                  for ret_idx, ret in zip((i for i, _ in unit[1]), rets)}  # fmt: skip
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-        return returns
+        return [by_job[initial_job_idx + i] for i in range(len(job_overrides))]
+
+
+def signal_group(proc: subprocess.Popen, signum: int) -> None:
+    """Send ``signum`` to a job's process group (the job and what it started, e.g. DDP ranks)."""
+    try:
+        os.killpg(proc.pid, signum)
+    except (ProcessLookupError, PermissionError):  # all gone (PermissionError: macOS, for a group of zombies)
+        pass
 
 
 def _error_line(path: Path) -> str:

@@ -4,14 +4,20 @@ The jobs are grouped as hydra/launcher=stacked groups them (lit_hw.sweeps.stacki
 becomes one fresh ``python -m lit_hw.sweeps.stack_worker`` process on one slot (one GPU trains
 one stack), and a job that cannot be stacked runs as gpu_pool's ordinary job. Each stacked job
 still reports its own JobReturn, and the sweep callbacks (the summary) see it end.
+
+The worker gets its composed jobs as a pickle on its standard input (from this process, never
+through a file: a file in a sweep dir is data, and unpickling runs code), and reports each job's
+end as JSON (lit_hw.sweeps.job_return). A signal to the sweep reaches the worker as it reaches an
+ordinary job (GpuPool.run_process); the worker records every member of its stack ``interrupted``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import queue
-import subprocess
+import signal
 import sys
 import time
 from pathlib import Path
@@ -20,7 +26,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import read_write
 
-from lit_hw.sweeps.launching import finished_job
+from lit_hw.sweeps.job_return import decode
+from lit_hw.sweeps.launching import finished_job, stopped_job_return
 from lit_hw.sweeps.stacking import StackedSweep
 
 log = logging.getLogger(__name__)
@@ -37,9 +44,26 @@ def plan_units(pool, job_overrides, initial_job_idx: int) -> list[tuple[str, lis
     return units
 
 
-def run_stack_on_slot(pool, jobs: list[tuple[int, list[str]]], slots: queue.Queue) -> list[JobReturn]:
+def read_returns(path: Path) -> dict[int, tuple]:
+    """{job number: (status, value or JobError)} as the stack worker wrote them; {} if it wrote none."""
+    try:
+        report = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(report, dict):
+        return {}
+    decoded = {int(idx): decode(record) for idx, record in report.items() if str(idx).isdigit()}
+    return {idx: ret for idx, ret in decoded.items() if ret is not None}
+
+
+def run_stack_on_slot(pool, jobs: list[tuple[int, list[str]]], slots: queue.Queue) -> list[JobReturn | None]:
+    """Each job's JobReturn; Nones if a signal stopped the sweep before the stack started."""
+    if pool.signals.stopping:
+        return [None] * len(jobs)
     with pool.lock:
         composed = [(idx, overrides, *pool.job_config(overrides, idx)) for idx, overrides in jobs]
+    if pool.signals.stopping:  # composing takes a while: no dirs for jobs that will not start
+        return [None] * len(jobs)
     sweep_dir = Path(str(composed[0][2].hydra.sweep.dir)).resolve()
     for _, _, config, run_dir in composed:
         with read_write(config.hydra.sweep):
@@ -48,29 +72,39 @@ def run_stack_on_slot(pool, jobs: list[tuple[int, list[str]]], slots: queue.Queu
     folder = sweep_dir / STACKS_DIR
     folder.mkdir(exist_ok=True)
     first = jobs[0][0]
-    spec, returns_file, console = (folder / f"{first}.{ext}" for ext in ("spec.pkl", "returns.pkl", "log"))
+    returns_file, console = folder / f"{first}.returns.json", folder / f"{first}.log"
     returns_file.unlink(missing_ok=True)
-    spec.write_bytes(pickle.dumps({"jobs": composed, "returns": str(returns_file)}))
+    spec = pickle.dumps({"jobs": composed, "returns": str(returns_file)})
     slot = slots.get()
     try:
         log.info("\tstack of %d (#%s) on slot '%s'", len(jobs), ",".join(str(i) for i, _ in jobs), slot or "cpu")
         started = time.perf_counter()
-        with open(console, "w") as out:
-            proc = subprocess.run(
-                [sys.executable, "-m", "lit_hw.sweeps.stack_worker", str(spec)],
-                env=pool.job_env(slot, returns_file),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        returncode, stopped = pool.run_process(
+            [sys.executable, "-m", "lit_hw.sweeps.stack_worker"],
+            pool.job_env(slot, returns_file),
+            console,
+            f"stack #{first}",
+            stdin=spec,
+        )
     finally:
         slots.put(slot)
-    reported = pickle.loads(returns_file.read_bytes()) if returns_file.is_file() else {}
+    if returncode is None:
+        return [None] * len(jobs)
+    pool.started.update(idx for idx, _ in jobs)
+    reported = read_returns(returns_file)
     results = []
     for idx, overrides, config, run_dir in composed:
-        status, value = reported.get(idx, ("FAILED", None))
-        if idx not in reported:
-            value = RuntimeError(f"the stack worker exited with status {proc.returncode} (log: {console})")
-        ret = finished_job(overrides, config, run_dir, JobStatus[status], value)
+        if idx in reported:
+            ret = finished_job(overrides, config, run_dir, *reported[idx])
+        elif stopped:
+            pool.stopped[idx] = run_dir
+            name = signal.Signals(pool.signals.signum).name
+            message = f"job #{idx} stopped by {name} to the sweep, in stack #{first} (log: {console})"
+            with pool.lock:  # records it interrupted, unless the worker did, and refreshes the summary
+                ret = stopped_job_return(overrides, config, run_dir, message)
+        else:
+            error = RuntimeError(f"the stack worker exited with status {returncode} (log: {console})")
+            ret = finished_job(overrides, config, run_dir, JobStatus.FAILED, error)
         with pool.lock:  # callbacks (the sweep summary) one at a time, as for gpu_pool's ordinary jobs
             HydraConfig.instance().set_config(config)
             pool.hydra_context.callbacks.on_job_end(config=config, job_return=ret)

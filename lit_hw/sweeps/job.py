@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
@@ -85,18 +86,30 @@ def failure_recorded(metrics_path: str | Path):
     try:
         yield
     except BaseException as err:
-        if is_rank_zero() and isinstance(err, (Exception, KeyboardInterrupt)):
+        # SIGTERMException too (a SystemExit): raised outside trainer.fit by hydra/launcher=stacked
+        # (lit_hw.sweeps.sweep_signals), where no Lightning callback records it
+        if is_rank_zero() and (isinstance(err, (Exception, KeyboardInterrupt)) or is_interruption(err)):
             record_failure(Path(metrics_path), err)
         if is_rank_zero() and isinstance(err, (KeyboardInterrupt, SystemExit)) and in_multirun():
             from lit_hw.sweeps.hydra_callbacks import refresh_summary
 
             refresh_summary(HydraConfig.get().sweep.dir)
+        if isinstance(err, SystemExit) and err.code is None and is_interruption(err):
+            # Lightning's SIGTERMException is a SystemExit without a code: the process would exit 0, as a
+            # finished run does (a scheduler or gpu_pool would take it for one); exit as SIGTERM's default does
+            raise SystemExit(128 + signal.SIGTERM) from err
         raise
 
 
-def record_failure(path: Path, err: BaseException, status: str | None = None) -> None:
-    """Make ``path`` (a metrics.json) say ``failed`` or ``interrupted`` with the error, keeping its history."""
-    record = read_metrics(path.parent) or {"final": {}, "epochs_run": 0, "history": [], "overrides": _overrides()}
+def record_failure(path: Path, err: BaseException, status: str | None = None, overrides=None) -> None:
+    """Make ``path`` (a metrics.json) say ``failed`` or ``interrupted`` with the error, keeping its history.
+    ``overrides``: the job's, for a record written from its launcher (whose HydraConfig is another job's)."""
+    record = read_metrics(path.parent) or {
+        "final": {},
+        "epochs_run": 0,
+        "history": [],
+        "overrides": _overrides() if overrides is None else list(overrides),
+    }
     if record.get("status") in ("failed", "interrupted") and record.get("error"):
         return  # the RunRecord callback already wrote what happened inside trainer.fit
     record["status"] = status or ("interrupted" if is_interruption(err) else "failed")

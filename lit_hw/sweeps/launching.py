@@ -12,8 +12,10 @@ from hydra.errors import CompactHydraException
 from hydra.types import HydraContext
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from lit_hw.core.run_files import read_metrics
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
 from lit_hw.sweeps.job import record_failure
+from lit_hw.sweeps.resume import FINISHED
 
 
 class JobLost(CompactHydraException):
@@ -62,6 +64,18 @@ def lost_job_return(overrides: Sequence[str], sweep_config: DictConfig, run_dir:
     exception would have reported back: this one was killed, cancelled or lost its node), so the
     summary shows it and ``resume_sweep=true`` continues it; return it as a FAILED JobReturn."""
     error = JobLost(message)
-    record_failure(run_dir / "metrics.json", error, status="interrupted")
+    record_failure(run_dir / "metrics.json", error, status="interrupted", overrides=overrides)
     refresh_summary(sweep_config.hydra.sweep.dir)
     return finished_job(overrides, sweep_config, run_dir, JobStatus.FAILED, error)
+
+
+def stopped_job_return(overrides: Sequence[str], sweep_config: DictConfig, run_dir: Path, message: str) -> JobReturn:
+    """A job that a signal to the sweep stopped (lit_hw.sweeps.sweep_signals), as lost_job_return records
+    it; but a job that had finished keeps its record, and one that left nothing in its dir (stopped
+    before it started) stays unstarted, so that the summary lists it as pending."""
+    record = read_metrics(run_dir)
+    if record is None and not (run_dir / ".hydra").is_dir():
+        return finished_job(overrides, sweep_config, run_dir, JobStatus.FAILED, JobLost(message))
+    if record is not None and record.get("status") in FINISHED:
+        return finished_job(overrides, sweep_config, run_dir, JobStatus.COMPLETED, None)
+    return lost_job_return(overrides, sweep_config, run_dir, message)

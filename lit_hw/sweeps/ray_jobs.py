@@ -10,13 +10,18 @@ against scikit-learn's joblib, and waits forever on a job no node can run):
   metrics.json, so ``resume_sweep=true`` continues it, and the others go on (Ray does not retry a
   job: a retried job would mix two attempts in one dir);
 * jobs run in the sweep's working dir, so relative paths mean what they mean on the command line;
-* Ctrl-C brings the summary up to date.
+* SIGTERM, SIGINT or SIGHUP to the sweep (lit_hw.sweeps.sweep_signals) cancels every job: a running
+  one gets KeyboardInterrupt and records ``interrupted``, a queued one never starts; a job still
+  running ``interrupt_grace_s`` later is force-cancelled and recorded by the launcher; then the
+  summary is brought up to date and the sweep exits 128 + the signal's number.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+import signal
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,11 +31,15 @@ from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job
 from hydra.errors import CompactHydraException
 from omegaconf import DictConfig, OmegaConf
 
+from lit_hw.core.run_files import read_metrics
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
-from lit_hw.sweeps.launching import job_config, lost_job_return
+from lit_hw.sweeps.launching import job_config, lost_job_return, stopped_job_return
+from lit_hw.sweeps.sweep_signals import SweepSignals, exit_interrupted
 
 log = logging.getLogger(__name__)
 POLL_S = 2.0
+# how often the driver looks for a signal to the sweep while its jobs run
+SIGNAL_POLL_S = 0.5
 
 
 class RayRequestUnschedulable(CompactHydraException):
@@ -126,19 +135,88 @@ def launch_on_ray(launcher, job_overrides: Sequence[Sequence[str]], initial_job_
         sweep_dir,
     )
     submitted = []
-    for i, overrides in enumerate(job_overrides):
-        idx = initial_job_idx + i
-        log.info("\t#%d : %s", idx, " ".join(filter_overrides(overrides)))
-        sweep_config, run_dir = job_config(launcher.hydra_context, launcher.config, overrides, idx)
-        ref = task.remote(
-            launcher.hydra_context, sweep_config, launcher.task_function, Singleton.get_state(), os.getcwd()
-        )
-        submitted.append((ref, overrides, sweep_config, run_dir, idx))
     try:
-        return [collect(*job) for job in submitted]
-    except KeyboardInterrupt:
+        with SweepSignals() as signals:
+            for i, overrides in enumerate(job_overrides):
+                if signals.stopping:  # no job starts after the signal
+                    break
+                idx = initial_job_idx + i
+                log.info("\t#%d : %s", idx, " ".join(filter_overrides(overrides)))
+                sweep_config, run_dir = job_config(launcher.hydra_context, launcher.config, overrides, idx)
+                ref = task.remote(
+                    launcher.hydra_context, sweep_config, launcher.task_function, Singleton.get_state(), os.getcwd()
+                )
+                submitted.append((ref, overrides, sweep_config, run_dir, idx))
+            by_ref = {job[0]: job for job in submitted}
+            results = {}  # ref -> JobReturn, collected as each job ends (a lost job is recorded at once)
+
+            def on_ready(ref) -> None:
+                results[ref] = collect(*by_ref[ref])
+
+            wait_for_jobs(list(by_ref), signals, launcher.interrupt_grace_s, on_ready)
+        if signals.stopping:
+            stop_sweep(signals.signum, submitted, results, len(job_overrides), sweep_dir)
+        return [results[job[0]] for job in submitted]
+    except KeyboardInterrupt:  # SIGINT held elsewhere (a launch outside the main thread)
         refresh_summary(sweep_dir)
         raise
+
+
+def cancel(refs, force: bool) -> None:
+    import ray
+
+    for ref in refs:
+        try:
+            ray.cancel(ref, force=force)
+        except Exception as err:  # it ended meanwhile: nothing to cancel
+            log.debug("ray.cancel: %s: %s", type(err).__name__, err)
+
+
+def wait_for_jobs(refs: list, signals: SweepSignals, grace_s: float, on_ready) -> None:
+    """Return once every job has ended, calling ``on_ready(ref)`` for each that ends before a signal.
+    On a signal to the sweep, cancel them all (a running job gets KeyboardInterrupt, which Lightning
+    and lit_hw's job record as ``interrupted``; a queued one never starts); force-cancel those still
+    running ``grace_s`` later, or at a second signal."""
+    import ray
+
+    pending, cancelled, deadline = list(refs), 0, math.inf
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=len(pending), timeout=SIGNAL_POLL_S)
+        if not signals.stopping:
+            for ref in ready:
+                on_ready(ref)
+        if signals.count > cancelled:
+            if cancelled == 0:
+                log.info("%s: cancelling %d Ray job(s)", signal.Signals(signals.signum).name, len(pending))
+                deadline = time.monotonic() + grace_s
+            cancel(pending, force=cancelled > 0)  # a second signal: whoever sent it does not want to wait
+            cancelled = signals.count
+        elif pending and time.monotonic() > deadline:
+            log.warning("%d Ray job(s) still ran %g s after the signal (hydra.launcher.interrupt_grace_s): "
+                        "force-cancelled", len(pending), grace_s)  # fmt: skip
+            cancel(pending, force=True)
+            deadline = math.inf
+
+
+def stop_sweep(signum: int, submitted: list, results: dict, total: int, sweep_dir: Path) -> None:
+    """After a signal: record each submitted job that had not ended before it (not in ``results``) as
+    ``interrupted``, unless it did so itself (a job that never started stays unstarted); then
+    exit_interrupted."""
+    import ray
+
+    name = signal.Signals(signum).name
+    unfinished = [job for job in submitted if job[0] not in results]
+    interrupted, started = 0, len(submitted) - len(unfinished)
+    for ref, overrides, sweep_config, run_dir, idx in unfinished:
+        try:
+            ray.get(ref, timeout=SIGNAL_POLL_S)  # a job that finished before the signal reached it
+        except ray.exceptions.RayError as err:  # cancelled (GetTimeoutError too: force-cancelled, not gone yet)
+            first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            stopped_job_return(overrides, sweep_config, run_dir, f"Ray job #{idx} stopped by {name}: {first_line}")
+        record = read_metrics(run_dir)
+        started += record is not None or (run_dir / ".hydra").is_dir()
+        interrupted += (record or {}).get("status") == "interrupted"
+    exit_interrupted("ray", signum, interrupted=interrupted, not_started=total - started, sweep_dir=sweep_dir)
 
 
 def collect(ref, overrides, sweep_config: DictConfig, run_dir: Path, idx: int) -> JobReturn:

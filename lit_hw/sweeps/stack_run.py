@@ -4,6 +4,8 @@ Each job arrives composed: (its number, its overrides, its Hydra job config, its
 ``resume_sweep=true`` a finished job is kept as it is; an interrupted or failed one trains again
 from its start (a stack has no per-member resume), its earlier attempt moved aside as for an
 ordinary job. A job whose config fails its checks fails alone; the others train as one stack.
+An interruption (Ctrl-C, SIGTERM: lit_hw.sweeps.sweep_signals) marks every member of the stack
+``interrupted``, as far as it got, and goes on up: the launcher stops the sweep.
 """
 
 from __future__ import annotations
@@ -58,16 +60,23 @@ def run_composed_stack(jobs: list[ComposedJob]) -> dict[int, JobReturn]:
         members.append(StackMember(idx, overrides, sweep_config, run_dir))
     built = []
     info = {"jobs": [m.run_dir.name for m in members], "data_seed": members[0].cfg.seed if members else None}
-    for member in members:
-        HydraConfig.instance().set_config(member.job_config)
-        try:
-            member.build({**info, "device": str(stack_device(member.cfg))})
-            built.append(member)
-        except Exception as err:  # a bad value fails its own job, never the stack
-            member.fail(err)
-            returns[member.idx] = member_return(member, JobStatus.FAILED, err)
-    if built:
-        returns.update(train_members(built))
+    try:
+        for member in members:
+            HydraConfig.instance().set_config(member.job_config)
+            try:
+                member.build({**info, "device": str(stack_device(member.cfg))})
+                built.append(member)
+            except Exception as err:  # a bad value fails its own job, never the stack
+                member.fail(err)
+                returns[member.idx] = member_return(member, JobStatus.FAILED, err)
+        if built:
+            returns.update(train_members(built))
+    except BaseException as err:
+        if is_interruption(err):  # the members not built or trained yet (train_members marks its own)
+            for member in members:
+                if member.idx not in returns and member.record.status == "running":
+                    member.fail(err, "interrupted")
+        raise
     return returns
 
 
@@ -85,7 +94,7 @@ def train_members(members: list[StackMember]) -> dict[int, JobReturn]:
         for member in members:
             member.fail(err, status)
             returns[member.idx] = member_return(member, JobStatus.FAILED, err)
-        if isinstance(err, KeyboardInterrupt):
+        if is_interruption(err):  # Ctrl-C or SIGTERM stops the sweep, not only this stack
             raise
         log.error("the stack failed: %s: %s", type(err).__name__, err)
         return returns

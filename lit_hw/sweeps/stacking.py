@@ -21,9 +21,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.core.checks import require_whole
 from lit_hw.core.cli import override_key
+from lit_hw.core.run_files import read_metrics
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
 from lit_hw.sweeps.launching import job_config
 from lit_hw.sweeps.stack_run import run_composed_stack
+from lit_hw.sweeps.sweep_signals import SweepSignals, exit_interrupted
 from lit_hw.tasks.stacked_optim import why_not_stackable as optimizer_not_stackable
 
 log = logging.getLogger(__name__)
@@ -100,16 +102,39 @@ class StackedSweep:
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         returns: dict[int, JobReturn] = {}
-        for members in self.plan(job_overrides, initial_job_idx):
-            size = self.max_stack or len(members)
-            if len(members) == 1:
-                idx, overrides, reason = members[0]
-                log.info("#%d %s: ordinary job (%s)", idx, " ".join(filter_overrides(overrides)), reason or "no group")
-                returns[idx] = self.run_ordinary(idx, overrides)
-                continue
-            for start in range(0, len(members), size):
-                chunk = members[start : start + size]
-                returns.update(self.run_stack([(idx, overrides) for idx, overrides, _ in chunk]))
+        started: list[int] = []
+        # SIGTERM (or SIGHUP) stops the stack in training as Ctrl-C does (lit_hw.sweeps.sweep_signals);
+        # without this a SIGTERM ends the process on the spot, every member's record left at "running"
+        with SweepSignals(stop_here=True) as signals:
+            try:
+                for members in self.plan(job_overrides, initial_job_idx):
+                    if signals.stopping:  # a job that finished despite the signal (Lightning held it)
+                        break
+                    size = self.max_stack or len(members)
+                    if len(members) == 1:
+                        idx, overrides, reason = members[0]
+                        log.info("#%d %s: ordinary job (%s)", idx, " ".join(filter_overrides(overrides)),
+                                 reason or "no group")  # fmt: skip
+                        started.append(idx)
+                        returns[idx] = self.run_ordinary(idx, overrides)
+                        continue
+                    for start in range(0, len(members), size):
+                        chunk = [(idx, overrides) for idx, overrides, _ in members[start : start + size]]
+                        started.extend(idx for idx, _ in chunk)
+                        returns.update(self.run_stack(chunk))
+            except BaseException:
+                if not signals.stopping:
+                    raise
+            if signals.stopping:
+                run_dirs = [self.composed[idx][1] for idx in started if idx in self.composed]
+                interrupted = [d for d in run_dirs if (read_metrics(d) or {}).get("status") == "interrupted"]
+                exit_interrupted(
+                    "stacked",
+                    signals.signum,
+                    interrupted=len(interrupted),
+                    not_started=len(job_overrides) - len(started),
+                    sweep_dir=self.config.hydra.sweep.dir,
+                )
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return [returns[initial_job_idx + i] for i in range(len(job_overrides))]
 

@@ -22,7 +22,14 @@ class GpuPoolLauncher(Launcher):
     """Runs every job as a fresh ``python -m <entrypoint>`` process pinned to a slot of GPUs."""
 
     def __init__(
-        self, slots=None, jobs_per_slot: int = 1, cpu_slots=None, threads_per_job=None, entrypoint=None, stacked=False
+        self,
+        slots=None,
+        jobs_per_slot: int = 1,
+        cpu_slots=None,
+        threads_per_job=None,
+        entrypoint=None,
+        stacked=False,
+        interrupt_grace_s: float = 30,
     ) -> None:
         self.options = dict(
             slots=slots,
@@ -31,6 +38,7 @@ class GpuPoolLauncher(Launcher):
             threads_per_job=threads_per_job,
             entrypoint=entrypoint,
             stacked=stacked,
+            interrupt_grace_s=interrupt_grace_s,
         )
         self.pool: GpuPool | None = None
 
