@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,8 +22,10 @@ from omegaconf import DictConfig, OmegaConf
 # No torch or Lightning at import (nor lit_hw modules that import them): `--help`, a mistyped key
 # or an unknown group option are answered in about a second instead of after the 5-10 s that
 # torch and Lightning take to import; train() imports them once a run really trains.
-from lit_hw.core.cli import quote_path_overrides, refuse_unreadable_overrides, report_user_errors
+from lit_hw.core.cli import in_multirun, quote_path_overrides, refuse_unreadable_overrides, report_user_errors
 from lit_hw.core.console import metrics_table, print_config_tree, quiet_library_noise
+from lit_hw.core.dir_lock import dir_locked
+from lit_hw.core.kept_files import drop_kept_hydra_files
 from lit_hw.core.loggers import build_loggers, log_final
 from lit_hw.core.resolvers import register_resolvers
 from lit_hw.core.run_files import is_rank_zero
@@ -128,11 +131,18 @@ def train(cfg: DictConfig) -> dict:
 @report_user_errors
 def main(cfg: DictConfig):
     refuse_ddp_that_reruns_the_sweep(cfg)
-    kept = prepare_job(cfg)  # resume_sweep=true: keep a finished job, continue an interrupted one
-    if kept is not None:
-        return kept.get("final", {}).get(f"{cfg.monitor.metric}_best")
-    with failure_recorded(Path(cfg.paths.output_dir) / "metrics.json"):  # so a sweep summary shows the crash
-        final = train(cfg)
+    output_dir = Path(cfg.paths.output_dir)
+    # A job of a sweep takes its dir's lock here (a single run took it before Hydra wrote anything): a job
+    # still running in this dir, e.g. one a killed SLURM or gpu_pool sweep left behind, refuses this one.
+    # (Ranks > 0 of a DDP run share rank 0's dir.)
+    lock = dir_locked(output_dir, "job dir" if in_multirun() else "hydra.run.dir") if is_rank_zero() else nullcontext()
+    with lock:
+        kept = prepare_job(cfg)  # resume_sweep=true: keep a finished job, continue an interrupted one
+        if kept is not None:
+            return kept.get("final", {}).get(f"{cfg.monitor.metric}_best")
+        with failure_recorded(output_dir / "metrics.json"):  # so a sweep summary shows the crash
+            final = train(cfg)
+        drop_kept_hydra_files(output_dir)  # a finished run continued in place: .hydra/ now describes this run
     # A sweeper (e.g. Optuna) optimizes the returned value.
     return final.get(f"{cfg.monitor.metric}_best")
 

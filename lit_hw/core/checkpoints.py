@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from lit_hw.core.allowed_names import RefusedName, allowed_class
-from lit_hw.core.errors import UserError, describe
+from lit_hw.core.errors import UserError
 
 # where a checkpoint may name a class: (key path, the kind it must be, the modules of that kind's home)
 NET_KEY = "hyper_parameters.net"
@@ -59,14 +59,13 @@ def check_names(checkpoint: dict, path, trust=()) -> None:
     classes, the net (and any module nested in its config), the optimizer; a name anywhere else is refused."""
     import lightning as L
 
-    from lit_hw.tasks.base import Task
-
     info = checkpoint.get("lit_hw")
     if not isinstance(info, dict):
         raise UserError(
             f"{path}: the 'lit_hw' section is {type(info).__name__}, not a mapping; the file is not one lit_hw wrote"
         )
-    allowed_class(info.get("task"), Task, source=path, key="lit_hw.task", trust=trust, what="lit_hw task (Task) class")
+    # a LightningModule here (core sits below lit_hw's tasks); lit_hw.tasks.loading also requires a Task
+    allowed_class(info.get("task"), L.LightningModule, source=path, key="lit_hw.task", trust=trust)
     if info.get("datamodule") is not None:
         allowed_class(info["datamodule"], L.LightningDataModule, source=path, key="lit_hw.datamodule", trust=trust)
     hparams = checkpoint.get("hyper_parameters", {})
@@ -102,32 +101,9 @@ def named_targets(node, prefix: str = ""):
             yield from named_targets(value, f"{prefix}[{i}]")
 
 
-def load_task(path: str | Path, trust=()):
-    """(task, datamodule class or None, checkpoint) of a lit_hw checkpoint, every name checked first."""
-    import lightning as L
-
-    from lit_hw.tasks.base import Task
-
-    checkpoint = load_checkpoint(path, trust)
-    info = checkpoint["lit_hw"]
-    task_cls = allowed_class(info["task"], Task, source=path, key="lit_hw.task", trust=trust)
-    try:
-        task = task_cls.load_from_checkpoint(path, map_location="cpu", trust=trust)
-    except UserError:
-        raise
-    except Exception as err:  # hyper-parameters that do not fit the task or its net
-        raise UserError(
-            f"{path}: its hyper_parameters do not build a {task_cls.__name__} ({describe(err)[:300]})"
-        ) from None
-    datamodule_cls = None
-    if info.get("datamodule") is not None:
-        datamodule_cls = allowed_class(
-            info["datamodule"], L.LightningDataModule, source=path, key="lit_hw.datamodule", trust=trust
-        )
-    return task, datamodule_cls, checkpoint
-
-
 def model_name(checkpoint: dict) -> str:
     """The short model name of the net in a checkpoint, e.g. 'mlp' for lit_hw.nets.mlp.MLP."""
-    target = checkpoint.get("hyper_parameters", {}).get("net", {}).get("_target_", "")
+    net = (checkpoint.get("hyper_parameters") or {}).get("net")
+    target = net.get("_target_", "") if isinstance(net, dict) else ""
+    target = target if isinstance(target, str) else ""
     return target.split(".")[-2] if target.count(".") >= 2 else target

@@ -25,8 +25,8 @@ from lit_hw.core.checkpoints import load_checkpoint
 from lit_hw.core.checks import instantiate_checked, is_number, is_whole, require_whole
 from lit_hw.core.errors import ConfigError
 from lit_hw.core.loggers import check_logger_extras
+from lit_hw.core.resolvers import device_count
 from lit_hw.core.run_files import is_rank_zero
-from lit_hw.sweeps.job import device_count
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def note_cpu_processes(trainer: DictConfig) -> None:
             return  # auto takes the GPUs: several of them is what several devices are for
     elif accelerator != "cpu":
         return
-    processes = device_count(trainer.get("devices", 1), "cpu")
+    processes = device_count(trainer.get("devices", 1))  # "auto" on the CPU is one process
     if processes > 1 and is_rank_zero():  # the ranks that Lightning starts run this check again
         log.warning(
             "trainer.devices=%s with trainer.accelerator=%s starts %d training processes (DDP on the CPU "

@@ -42,7 +42,12 @@ def is_interruption(err: BaseException) -> bool:
 
 def describe(err: BaseException) -> str:
     """The one line that metrics.json keeps of an exception: its type and message."""
-    text = str(err) or ("the process got SIGTERM (scancel, preemption or a kill)" if is_interruption(err) else "")
+    if str(err):
+        text = str(err)
+    elif isinstance(err, KeyboardInterrupt):
+        text = "Ctrl-C (SIGINT)"
+    else:
+        text = "the process got SIGTERM (scancel, preemption or a kill)" if is_interruption(err) else ""
     return f"{type(err).__name__}: {text}"
 
 

@@ -8,6 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
+import yaml
 from omegaconf import OmegaConf
 
 from lit_hw.core.cli import override_key
@@ -42,7 +43,14 @@ def sweep_override_keys(multirun_yaml: str, mtime_ns: int) -> frozenset[str]:
     """The keys of the sweep overrides saved in a multirun.yaml (read once per sweep and file version)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    overrides = OmegaConf.select(OmegaConf.load(multirun_yaml), "hydra.overrides.task") or []
+    # read as plain YAML data: OmegaConf would resolve interpolations (${oc.env:...}) found in the file
+    try:
+        saved = yaml.safe_load(Path(multirun_yaml).read_text()) or {}
+        overrides = saved["hydra"]["overrides"]["task"] or []
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return frozenset()
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        return frozenset()
     parsed = OverridesParser.create().parse_overrides(list(overrides))
     return frozenset(o.key_or_group for o in parsed if o.is_sweep_override())
 

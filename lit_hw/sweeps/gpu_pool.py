@@ -23,11 +23,9 @@ launcher); then the summary is refreshed and the sweep exits 128 + the signal's 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import queue
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -44,10 +42,12 @@ from omegaconf import DictConfig, OmegaConf
 from lit_hw.core.cli import override_key, quote_override_value
 from lit_hw.core.errors import ConfigError, UserError
 from lit_hw.core.run_files import read_metrics
+from lit_hw.sweeps.gpu_slots import resolve_slots, threads_per_job
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
+from lit_hw.sweeps.job_process import run_job_process
 from lit_hw.sweeps.job_return import JOB_RETURN_ENV, JOB_RETURN_FILE, SaveJobReturn, load_job_return
 from lit_hw.sweeps.launching import job_config, stopped_job_return, without_hydra
-from lit_hw.sweeps.sweep_signals import SweepSignals, exit_interrupted, grace_seconds, passed_on
+from lit_hw.sweeps.sweep_signals import SweepSignals, exit_interrupted, grace_seconds
 
 log = logging.getLogger(__name__)
 
@@ -75,53 +75,11 @@ RANK_ENV_VARS = (
     "TORCHELASTIC_RUN_ID",
 )
 CONSOLE_LOG = "console.log"
-# how often a thread waiting on a job looks for a signal to the sweep
-POLL_S = 0.2
 
 
 class JobFailed(CompactHydraException):
     """A gpu_pool job that exited non-zero without reporting its exception (e.g. a kill); one that refused
     a bad value (exit status 2, an ``error:`` line) is a UserError instead."""
-
-
-def visible_gpus() -> list[str]:
-    """The GPUs this process may hand out, as CUDA_VISIBLE_DEVICES entries."""
-    env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
-        return [d.strip() for d in env.split(",") if d.strip() and d.strip() != "-1"]
-    try:
-        import torch
-
-        return [str(i) for i in range(torch.cuda.device_count())]
-    except Exception:  # no usable CUDA runtime: a CPU machine
-        return []
-
-
-def resolve_slots(slots, cpu_slots=None) -> tuple[list[str], bool]:
-    """(slot list, on_cpu). ``slots`` null means every visible GPU; without GPUs, ``cpu_slots``
-    CPU slots (default: one per core, at most 4) whose CUDA_VISIBLE_DEVICES is empty."""
-    if slots is not None:
-        if isinstance(slots, (str, int)):
-            slots = [slots]
-        slots = [str(s).replace(" ", "") for s in slots]
-        if not slots or any(not s for s in slots):
-            raise ConfigError(f"hydra.launcher.slots={slots} has an empty slot; give e.g. [0,1] or ['0,1','2,3']")
-        return slots, not visible_gpus()
-    gpus = visible_gpus()
-    if gpus:
-        return gpus, False
-    n = cpu_slots if cpu_slots is not None else min(os.cpu_count() or 1, 4)
-    if int(n) < 1:
-        raise ConfigError(f"hydra.launcher.cpu_slots={cpu_slots} must be >= 1")
-    return [""] * int(n), True
-
-
-def threads_per_job(concurrent_jobs: int, threads=None) -> int:
-    """Cores split evenly between the jobs running at once (at least one thread each)."""
-    if threads is not None:
-        return max(1, int(threads))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // max(1, concurrent_jobs))
 
 
 def entrypoint_command(entrypoint: str | None = None) -> list[str]:
@@ -188,67 +146,8 @@ class GpuPool:
         return env
 
     def run_process(self, command: list[str], env: dict, console: Path, what: str, stdin: bytes | None = None):
-        """Run one job's process to its end: (exit status, whether a signal to the sweep stopped it), or
-        (None, False) when the sweep was stopped before it started. ``stdin``: bytes to feed it; without,
-        it reads nothing (a job in the background must not wait on the terminal)."""
-        if self.signals.stopping:
-            return None, False
-        with open(console, "w") as out:
-            proc = subprocess.Popen(
-                command,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
-                cwd=os.getcwd(),
-                start_new_session=True,  # its own process group: see the module docstring
-            )
-        try:
-            if stdin is not None:
-                try:
-                    proc.stdin.write(stdin)
-                    proc.stdin.close()
-                except BrokenPipeError:  # it ended before reading: its exit status says why
-                    pass
-            stopped = self.wait_for(proc, what)
-        except BaseException:  # this thread failed: the job must not outlive the sweep
-            signal_group(proc, signal.SIGKILL)
-            proc.wait()
-            raise
-        return proc.returncode, stopped
-
-    def wait_for(self, proc: subprocess.Popen, what: str) -> bool:
-        """Wait for a job's process; pass a signal to the sweep on to it, kill it if it still runs
-        ``grace_s`` later, or at a second signal. Whether a signal was passed on."""
-        passed, deadline = 0, math.inf
-        while True:
-            try:
-                proc.wait(timeout=POLL_S)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            if self.signals.count > passed:
-                if passed == 0:
-                    sent = passed_on(self.signals.signum)
-                    log.info("\t%s: passing %s on", what, signal.Signals(sent).name)
-                    signal_group(proc, sent)
-                    deadline = time.monotonic() + self.grace_s
-                else:  # a second signal: whoever sent it does not want to wait
-                    signal_group(proc, signal.SIGKILL)
-                passed = self.signals.count
-            elif time.monotonic() > deadline:
-                log.warning(
-                    "\t%s still ran %g s after the signal (hydra.launcher.interrupt_grace_s): killed",
-                    what,
-                    self.grace_s,
-                )
-                signal_group(proc, signal.SIGKILL)
-                deadline = math.inf
-        if passed:
-            # what is left of its process group (a DDP rank that its rank 0 did not stop); the group
-            # exists as long as one of them does, so its number cannot belong to anyone else yet
-            signal_group(proc, signal.SIGKILL)
-        return passed > 0
+        """(exit status, whether a signal to the sweep stopped it) of one job's process (lit_hw.sweeps.job_process)."""
+        return run_job_process(command, env, console, what, self.signals, self.grace_s, stdin)
 
     def run_one(self, overrides: Sequence[str], idx: int, slots: queue.Queue[str]) -> JobReturn | None:
         """The job's JobReturn; None if a signal stopped the sweep before the job started."""
@@ -379,14 +278,6 @@ class GpuPool:
                   for ret_idx, ret in zip((i for i, _ in unit[1]), rets)}  # fmt: skip
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return [by_job[initial_job_idx + i] for i in range(len(job_overrides))]
-
-
-def signal_group(proc: subprocess.Popen, signum: int) -> None:
-    """Send ``signum`` to a job's process group (the job and what it started, e.g. DDP ranks)."""
-    try:
-        os.killpg(proc.pid, signum)
-    except (ProcessLookupError, PermissionError):  # all gone (PermissionError: macOS, for a group of zombies)
-        pass
 
 
 def _error_line(path: Path) -> str:

@@ -23,7 +23,12 @@ from lit_hw.core.cli import override_key
 from lit_hw.core.errors import UserError, print_error
 from lit_hw.core.resolvers import swept_keys
 from lit_hw.core.run_files import stop
-from lit_hw.sweeps.resume import SweepDirHasResults, refuse_to_overwrite
+from lit_hw.sweeps.resume import (
+    SweepDirHasResults,
+    keep_finished_jobs_records,
+    refuse_changed_arguments,
+    refuse_to_overwrite,
+)
 
 # lit_hw.sweeps.summary (matplotlib, ~0.5 s) is imported where a summary is written: Hydra imports
 # this module, through the gpu_pool launcher plugin, even for `python -m lit_hw.train --help`.
@@ -59,10 +64,15 @@ class SweepSummary(Callback):
         self.refused: set[int] = set()  # numbers of the jobs that ended on bad input, each said in its line
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = config.hydra.sweep.dir
         try:
-            refuse_to_overwrite(config.hydra.sweep.dir, bool(config.get("resume_sweep")))
+            refuse_to_overwrite(sweep_dir, bool(config.get("resume_sweep")))
+            if config.get("resume_sweep"):
+                refuse_changed_arguments(sweep_dir, list(config.hydra.overrides.task))
         except SweepDirHasResults as err:
             stop(str(err))  # an exception raised here would only be a warning: Hydra goes on
+        if config.get("resume_sweep"):
+            keep_finished_jobs_records(sweep_dir)
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if config.hydra.mode != RunMode.MULTIRUN:

@@ -13,7 +13,10 @@ the same for the same arguments, so the rerun finds each job's earlier attempt:
   run       never started
 
 Without ``resume_sweep=true`` a sweep dir that holds finished jobs is refused before any job
-starts (``refuse_to_overwrite``), so finished results are never silently overwritten.
+starts (``refuse_to_overwrite``), so finished results are never silently overwritten. With it, the
+arguments must be the sweep's own (its multirun.yaml) but for ``resume_sweep`` itself
+(``refuse_changed_arguments``): kept results were computed from those. A kept job's files, its
+``.hydra/`` included, stay exactly as they were (lit_hw.core.kept_files).
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ import logging
 import shutil
 from pathlib import Path
 
+import yaml
 from hydra.errors import CompactHydraException
 from omegaconf import open_dict
 
+from lit_hw.core.cli import override_key
+from lit_hw.core.kept_files import drop_kept_hydra_files, keep_hydra_files, restore_hydra_files
 from lit_hw.core.run_files import is_rank_zero, read_metrics
 
 log = logging.getLogger("lit_hw.resume")
@@ -92,6 +98,64 @@ def refuse_to_overwrite(sweep_dir: str | Path, resume_sweep: bool) -> None:
         )
 
 
+# the one argument a resume may add or change: everything else decides what the kept jobs computed
+MAY_CHANGE_ON_RESUME = ("resume_sweep",)
+SAVED_SWEEP = "multirun.yaml"
+
+
+def saved_sweep_overrides(sweep_dir: str | Path) -> list[str] | None:
+    """The command-line overrides the sweep in ``sweep_dir`` was started with (Hydra saves them in its
+    multirun.yaml before any job runs); None if it saved none. Read as plain YAML data."""
+    path = Path(sweep_dir) / SAVED_SWEEP
+    if not path.is_file():
+        return None
+    try:
+        saved = ((yaml.safe_load(path.read_text()) or {}).get("hydra") or {}).get("overrides", {}).get("task")
+    except (OSError, yaml.YAMLError, AttributeError) as err:
+        raise SweepDirHasResults(
+            f"{path} cannot be read ({type(err).__name__}), so resume_sweep=true cannot check that this sweep "
+            "has the same arguments; give another hydra.sweep.dir"
+        ) from None
+    if not isinstance(saved, list) or not all(isinstance(o, str) for o in saved):
+        raise SweepDirHasResults(
+            f"{path}: hydra.overrides.task is not a list of overrides; give another hydra.sweep.dir"
+        )
+    return saved
+
+
+def changed_arguments(saved: list[str], now: list[str]) -> list[str]:
+    """``key=value (was key=other)`` for each argument that differs, ``resume_sweep`` aside."""
+
+    def by_key(overrides):
+        return {override_key(o): "".join(o.split()) for o in overrides if override_key(o) not in MAY_CHANGE_ON_RESUME}
+
+    before, after = by_key(saved), by_key(now)
+    return [
+        f"{after.get(key, f'no {key}')} (was {before.get(key, 'not given')})"
+        for key in sorted(before.keys() | after.keys())
+        if before.get(key) != after.get(key)
+    ]
+
+
+def refuse_changed_arguments(sweep_dir: str | Path, overrides: list[str]) -> None:
+    """Stop a ``resume_sweep=true`` whose arguments differ from those the sweep was started with."""
+    saved = saved_sweep_overrides(sweep_dir)
+    changes = changed_arguments(saved, overrides) if saved is not None else []
+    if changes:
+        raise SweepDirHasResults(
+            f"resume_sweep=true with other arguments than the sweep in {sweep_dir}: {'; '.join(changes)}; "
+            f"resume with its own arguments ({Path(sweep_dir) / SAVED_SWEEP}: hydra.overrides.task), or give "
+            "another hydra.sweep.dir"
+        )
+
+
+def keep_finished_jobs_records(sweep_dir: str | Path) -> None:
+    """Before any job of a resumed sweep runs: copy each finished job's ``.hydra/`` aside, so that the
+    job puts it back once Hydra has written over it (``prepare_job``)."""
+    for name in finished_jobs(sweep_dir):
+        keep_hydra_files(Path(sweep_dir) / name)
+
+
 def prepare_job(cfg) -> dict | None:
     """Under ``resume_sweep=true``: act on this job's earlier attempt. Returns the kept metrics record
     of a finished job (the caller must not train), else None (``cfg.resume`` is set to continue)."""
@@ -100,9 +164,11 @@ def prepare_job(cfg) -> dict | None:
     job_dir = Path(cfg.paths.output_dir)
     action = job_action(job_dir)
     if action == "keep":
+        restore_hydra_files(job_dir)  # Hydra has just rewritten .hydra/ for a job that is not run again
         record = read_metrics(job_dir)
         log.info("resume_sweep: %s finished earlier (%s); kept as it is", job_dir.name, record["status"])
         return record
+    drop_kept_hydra_files(job_dir)  # this job runs: the .hydra/ Hydra wrote describes it
     if action == "continue":
         log.info("resume_sweep: %s continues from %s", job_dir.name, last_checkpoint(job_dir))
         with open_dict(cfg):

@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 from lit_hw.core.console import quiet_library_noise
 from lit_hw.core.cpu_speed import apply_cpu_speed_settings
 from lit_hw.core.errors import is_interruption
+from lit_hw.core.kept_files import drop_kept_hydra_files, restore_hydra_files
 from lit_hw.core.run_files import read_metrics
 from lit_hw.core.run_info import hparams_for_loggers
 from lit_hw.sweeps.launching import finished_job
@@ -52,10 +53,12 @@ def run_composed_stack(jobs: list[ComposedJob]) -> dict[int, JobReturn]:
     for idx, overrides, sweep_config, run_dir in jobs:
         if sweep_config.get("resume_sweep"):
             if job_action(run_dir) == "keep":
+                restore_hydra_files(run_dir)  # a stack writes no .hydra/ for a kept job: this drops the copy
                 kept = (read_metrics(run_dir) or {}).get("final", {}).get(f"{sweep_config.monitor.metric}_best")
                 returns[idx] = finished_job(overrides, sweep_config, run_dir, JobStatus.COMPLETED, kept)
                 log.info("resume_sweep: %s finished earlier; kept as it is", run_dir.name)
                 continue
+            drop_kept_hydra_files(run_dir)
             set_aside_previous_attempt(run_dir)
         members.append(StackMember(idx, overrides, sweep_config, run_dir))
     built = []
