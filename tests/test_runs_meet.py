@@ -138,3 +138,25 @@ def test_a_failed_resume_in_place_leaves_the_finished_run_as_it_was(tmp_path, ra
     assert proc.returncode == 2 and "is not a PyTorch checkpoint" in proc.stderr, proc.stderr[-3000:]
     assert files_of(run_dir) == before  # status still ok, .hydra/ as the finished run left it
     assert not (run_dir / ".hydra.kept").exists()
+
+
+@pytest.mark.slow
+def test_gpu_pool_leaves_a_job_dir_that_a_live_process_holds_alone(tmp_path, random_mnist_dir):
+    """A job still running from a sweep killed with SIGKILL (here: a process holding its dir) is neither
+    run a second time nor has its console.log truncated; the other jobs run."""
+    sweep = tmp_path / "sweep"
+    held = sweep / "0_seed=1"
+    held.mkdir(parents=True)
+    (held / "console.log").write_text("the orphan's own log\n")
+    child = hold_in_child(held)
+    try:
+        proc = run_cli("lit_hw.train", "-m", "hydra/launcher=gpu_pool", "hydra.launcher.cpu_slots=2", *FAST,
+                       f"data.data_dir={random_mnist_dir}", "seed=1,2", f"hydra.sweep.dir={sweep}", check=False)  # fmt: skip
+    finally:
+        child.kill()
+        child.wait()
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 2 and len(errors) == 1 and f"pid {child.pid}" in errors[0], proc.stderr[-3000:]
+    assert (held / "console.log").read_text() == "the orphan's own log\n"
+    assert not (held / "metrics.json").exists()
+    assert '"status": "ok"' in (sweep / "1_seed=2" / "metrics.json").read_text()

@@ -40,13 +40,14 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.core.cli import override_key, quote_override_value
+from lit_hw.core.dir_lock import holder
 from lit_hw.core.errors import ConfigError, UserError
 from lit_hw.core.run_files import read_metrics
 from lit_hw.sweeps.gpu_slots import resolve_slots, threads_per_job
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
-from lit_hw.sweeps.job_process import run_job_process
+from lit_hw.sweeps.job_process import RANK_ENV_VARS, run_job_process
 from lit_hw.sweeps.job_return import JOB_RETURN_ENV, JOB_RETURN_FILE, SaveJobReturn, load_job_return
-from lit_hw.sweeps.launching import job_config, stopped_job_return, without_hydra
+from lit_hw.sweeps.launching import job_config, refused_job_return, stopped_job_return, without_hydra
 from lit_hw.sweeps.sweep_signals import SweepSignals, exit_interrupted, grace_seconds
 
 log = logging.getLogger(__name__)
@@ -62,17 +63,6 @@ SWEEP_ONLY_HYDRA_KEYS = (
     "hydra.run.dir",
     "hydra.job.num",
     "hydra.job.id",
-)
-# Set by an enclosing distributed run; a job must start its own process group.
-RANK_ENV_VARS = (
-    "RANK",
-    "LOCAL_RANK",
-    "WORLD_SIZE",
-    "LOCAL_WORLD_SIZE",
-    "NODE_RANK",
-    "GROUP_RANK",
-    "MASTER_PORT",
-    "TORCHELASTIC_RUN_ID",
 )
 CONSOLE_LOG = "console.log"
 
@@ -157,6 +147,9 @@ class GpuPool:
             sweep_config, run_dir = self.job_config(overrides, idx)
         if self.signals.stopping:  # composing takes a while: no dir for a job that will not start
             return None
+        owner = holder(run_dir)
+        if owner:  # e.g. the orphan of a sweep killed with SIGKILL: its console.log must not be truncated
+            return self.job_ended(sweep_config, refused_job_return(overrides, sweep_config, run_dir, owner))
         run_dir.mkdir(parents=True, exist_ok=True)
         return_file = run_dir / JOB_RETURN_FILE
         return_file.unlink(missing_ok=True)
@@ -219,6 +212,9 @@ class GpuPool:
             ret.status = JobStatus.FAILED
             ret.return_value = JobFailed(f"job #{idx} exited with status {returncode} after finishing")
         log.info("\t#%d %s in %.1f s", idx, "interrupted" if idx in self.stopped else ret.status.name.lower(), seconds)
+        return self.job_ended(sweep_config, ret)
+
+    def job_ended(self, sweep_config: DictConfig, ret: JobReturn) -> JobReturn:
         with self.lock:  # callbacks (e.g. the sweep summary) run one at a time, as under the basic launcher
             HydraConfig.instance().set_config(sweep_config)
             self.hydra_context.callbacks.on_job_end(config=sweep_config, job_return=ret)

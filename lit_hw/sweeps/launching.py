@@ -12,6 +12,7 @@ from hydra.errors import CompactHydraException
 from hydra.types import HydraContext
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from lit_hw.core.dir_lock import DirInUse
 from lit_hw.core.run_files import read_metrics
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
 from lit_hw.sweeps.job import record_failure
@@ -79,3 +80,11 @@ def stopped_job_return(overrides: Sequence[str], sweep_config: DictConfig, run_d
     if record is not None and record.get("status") in FINISHED:
         return finished_job(overrides, sweep_config, run_dir, JobStatus.COMPLETED, None)
     return lost_job_return(overrides, sweep_config, run_dir, message)
+
+
+def refused_job_return(overrides: Sequence[str], sweep_config: DictConfig, run_dir: Path, owner: str) -> JobReturn:
+    """A job whose dir a live process still holds (lit_hw.core.dir_lock): not started, nothing there touched."""
+    error = DirInUse(
+        f"job dir {run_dir} is in use by another lit_hw process ({owner}); wait for it to end, then resume_sweep=true"
+    )
+    return finished_job(overrides, sweep_config, run_dir, JobStatus.FAILED, error)
