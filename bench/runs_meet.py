@@ -3,7 +3,8 @@ killed with SIGTERM or SIGKILL, then resumed; every finished result compared wit
 
     python -m bench.runs_meet [--epochs 4] [--train-images 3000]
 
-Started together (each a fresh ``python -m lit_hw.train``, in its own process group):
+Started together (each a fresh ``python -m lit_hw.train``, in its own process group; sweeps A and C
+take their dirs first):
   single runs r0..r5 into their own dirs, r6 into r0's dir and r7 into r1's (one of each pair is refused);
   sweep A on gpu_pool (seed=1,2), sweep B on the basic launcher into A's dir (one of the two is
   refused), sweep C on the basic launcher (seed=3,4) into its own dir.
@@ -29,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from lit_hw.core.dir_lock import holder
 from tests.helpers.mnist_files import write_random_mnist
 
 COMPARED = ("val/acc_best", "test/acc", "test/loss", "train/loss")
@@ -102,7 +104,11 @@ def main() -> int:
     }  # fmt: skip
 
     started = time.perf_counter()
-    procs = {name: start(name, a, logs) for name, a in {**single, **sweeps}.items()}
+    # A and C first, so that it is B that meets a live sweep (and A, on gpu_pool, gets the SIGTERM);
+    # the rest start while those two are still importing torch
+    procs = {name: start(name, sweeps[name], logs) for name in ("A", "C")}
+    wait_for(lambda: holder(sweep_a) and holder(sweep_c), 120)
+    procs.update({name: start(name, a, logs) for name, a in {**single, "B": sweeps["B"]}.items()})
     print(f"started {len(procs)} processes at once ({len(single)} runs, {len(sweeps)} sweeps) in {root}")
 
     # the victims, once they have finished an epoch (a sweep: its first job)
@@ -144,25 +150,30 @@ def main() -> int:
         proc.log_file.close()
     print("resumed: " + ", ".join(f"{n} (exit {p.returncode})" for n, p in resumed.items()))
 
-    # the references: one clean run per seed, one after another
-    reference = {}
-    for seed in range(5):
-        ref_dir = root / "reference" / f"seed{seed}"
-        subprocess.run(command([*base, f"seed={seed}", f"hydra.run.dir={ref_dir}"]), capture_output=True, check=True)
-        reference[seed] = finals(ref_dir)
-
-    results = {f"run {n}": (runs / n, i % 4) for i, n in enumerate(f"r{i}" for i in range(6))}
-    for sweep_dir, seeds in ((sweep_a, (1, 2)), (sweep_c, (3, 4))):
+    # the references: one clean run per seed, one after another, with the threads the run had: gpu_pool
+    # gives each of its 2 jobs half the cores (1 thread here), and a sum over other threads differs in its
+    # last bits; the other runs had the default
+    results = {f"run {n}": (runs / n, i % 4, None) for i, n in enumerate(f"r{i}" for i in range(6))}
+    for sweep_dir, seeds, threads in ((sweep_a, (1, 2), "1"), (sweep_c, (3, 4), None)):
         for i, seed in enumerate(seeds):
             job = next(iter(sorted(sweep_dir.glob(f"{i}_*"))), sweep_dir / f"{i}_missing")
-            results[f"{sweep_dir.name}/{job.name}"] = (job, seed)
+            results[f"{sweep_dir.name}/{job.name}"] = (job, seed, threads)
+    reference = {}
+    for seed, threads in sorted({(seed, threads) for _, seed, threads in results.values()}, key=str):
+        ref_dir = root / "reference" / f"seed{seed}_threads{threads or 'default'}"
+        env = {**os.environ, **({"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads} if threads else {})}
+        subprocess.run(
+            command([*base, f"seed={seed}", f"hydra.run.dir={ref_dir}"]), capture_output=True, env=env, check=True
+        )
+        reference[seed, threads] = finals(ref_dir)
+
     bad = 0
     print("\nresult                     seed  equal to an uninterrupted run")
-    for label, (folder, seed) in results.items():
-        got = finals(folder)
-        same = got is not None and got == reference[seed]
+    for label, (folder, seed, threads) in results.items():
+        got, want = finals(folder), reference[seed, threads]
+        same = got is not None and got == want
         bad += not same
-        print(f"  {label:<25} {seed:>4}  {'yes' if same else f'NO: {got} vs {reference[seed]}'}")
+        print(f"  {label:<25} {seed:>4}  {'yes' if same else f'NO: {got} vs {want}'}")
     left = subprocess.run(["pgrep", "-f", str(root)], capture_output=True, text=True).stdout.split()
     print(f"\nlit_hw processes left afterwards (pgrep -f {root}): {len(left)} {left}")
     print(f"total {time.perf_counter() - started:.0f} s")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+import sys
 from collections.abc import Iterable
 
 from lit_hw.core.errors import UserError
@@ -72,21 +73,23 @@ def allowed_class(
     """The class ``name`` (read from ``source`` at ``key``) if it passes the rule above; else RefusedName."""
     roots = (OWN_PACKAGE, *homes, *trust)
     kind_text = what or f"{kind.__module__}.{kind.__qualname__} class"
-    hint = (
-        f"names read back from files must be {kind_text}es from {', '.join(roots)}; if you trust the module, "
-        f"add trust=[{name.rsplit('.', 1)[0] if isinstance(name, str) and '.' in name else 'mypkg'}]"
-    )
+    where = f"{source}: {key}={name!r}"
     if not isinstance(name, str) or not _DOTTED.match(name):
-        raise RefusedName(f"{source}: {key}={name!r} is not a class name (package.module.Class); {hint}")
+        raise RefusedName(f"{where} is not a class name (package.module.Class); a {kind_text} was expected")
     if not within(name, roots):
-        raise RefusedName(f"{source}: {key}={name!r} is refused: {hint}")
+        top = name.split(".", 1)[0]
+        if top in sys.stdlib_module_names:
+            why = "a file never names standard-library code for lit_hw to run"
+        else:
+            why = f"if {top} is your own code and you trust this file, add trust=[{top}]"
+        raise RefusedName(f"{where} is refused: a file may only name classes from {', '.join(roots)}; {why}")
     try:
         obj = _import_class(name)
     except Exception as err:  # the module itself fails to import: say so, in one line
-        raise RefusedName(f"{source}: {key}={name!r} cannot be imported ({type(err).__name__}: {err})") from None
+        raise RefusedName(f"{where} cannot be imported ({type(err).__name__}: {err})") from None
     if obj is None:
-        raise RefusedName(f"{source}: {key}={name!r} does not exist; {hint}")
+        raise RefusedName(f"{where} does not exist; a {kind_text} was expected")
     if not inspect.isclass(obj) or not issubclass(obj, kind):
         got = "a class of another kind" if inspect.isclass(obj) else f"a {type(obj).__name__}, not a class"
-        raise RefusedName(f"{source}: {key}={name!r} is refused: it is {got}; {hint}")
+        raise RefusedName(f"{where} is refused: it is {got}, where a {kind_text} was expected")
     return obj

@@ -52,7 +52,8 @@ def lock_dir(folder: str | os.PathLike, what: str) -> None:
             f"{what}={folder} is in use by another lit_hw process ({owner}); wait for it to end, or give another {what}"
         ) from None
     os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()}: {' '.join(sys.argv)}\n".encode(), 0)
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    os.pwrite(fd, f"pid {os.getpid()}: {command[:150]}{'...' if len(command) > 150 else ''}\n".encode(), 0)
     _held[folder] = fd
 
 
