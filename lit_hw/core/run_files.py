@@ -176,8 +176,12 @@ def is_rank_zero() -> bool:
     return all(int(os.environ.get(var, "0") or 0) == 0 for var in DDP_RANK_VARS)
 
 
+# the statuses of a run that ended by itself: resume_sweep keeps such a job, a failed resume leaves it alone
+FINISHED = ("ok", "diverged")
+
+
 def run_finished(run_dir: str | Path) -> bool:
-    return (read_metrics(run_dir) or {}).get("status") in ("ok", "diverged")
+    return (read_metrics(run_dir) or {}).get("status") in FINISHED
 
 
 def continued_run_dir(config) -> Path | None:

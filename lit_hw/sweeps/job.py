@@ -23,7 +23,7 @@ from lit_hw.core.atomic_files import write_atomic
 from lit_hw.core.cli import in_multirun
 from lit_hw.core.errors import SweepConfigError, describe, is_interruption
 from lit_hw.core.kept_files import drop_kept_hydra_files, restore_hydra_files
-from lit_hw.core.run_files import is_rank_zero, read_metrics, run_finished
+from lit_hw.core.run_files import FINISHED, is_rank_zero, read_metrics
 
 RELAUNCHING_STRATEGIES = ("ddp", "fsdp", "deepspeed")
 # started by multiprocessing or fork, not by re-running the command line
@@ -111,7 +111,7 @@ def record_failure(path: Path, err: BaseException, status: str | None = None, ov
         "history": [],
         "overrides": _overrides() if overrides is None else list(overrides),
     }
-    if run_finished(path.parent):
+    if record.get("status") in FINISHED:
         # a finished run that this command failed to continue (resume=<its dir> with a bad checkpoint or
         # value) before training: its record and .hydra/ stay as they were; the error line says what failed
         restore_hydra_files(path.parent)

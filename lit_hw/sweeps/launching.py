@@ -13,10 +13,9 @@ from hydra.types import HydraContext
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from lit_hw.core.dir_lock import DirInUse
-from lit_hw.core.run_files import read_metrics
+from lit_hw.core.run_files import FINISHED, read_metrics
 from lit_hw.sweeps.hydra_callbacks import refresh_summary
 from lit_hw.sweeps.job import record_failure
-from lit_hw.sweeps.resume import FINISHED
 
 
 class JobLost(CompactHydraException):

@@ -31,11 +31,10 @@ from omegaconf import open_dict
 
 from lit_hw.core.cli import override_key
 from lit_hw.core.kept_files import drop_kept_hydra_files, keep_hydra_files, restore_hydra_files
-from lit_hw.core.run_files import is_rank_zero, read_metrics
+from lit_hw.core.run_files import FINISHED, is_rank_zero, read_metrics, run_finished
 
 log = logging.getLogger("lit_hw.resume")
 
-FINISHED = ("ok", "diverged")
 ATTEMPT_FILES = ("metrics.json", "checkpoints", "tensorboard", "figures", "config_resolved.yaml")
 PREVIOUS = "previous_attempts"
 
@@ -82,9 +81,7 @@ def finished_jobs(sweep_dir: str | Path) -> list[str]:
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         return []
-    return sorted(
-        d.name for d in sweep_dir.iterdir() if d.is_dir() and (read_metrics(d) or {}).get("status") in FINISHED
-    )
+    return sorted(d.name for d in sweep_dir.iterdir() if d.is_dir() and run_finished(d))
 
 
 def refuse_to_overwrite(sweep_dir: str | Path, resume_sweep: bool) -> None:
