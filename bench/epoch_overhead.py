@@ -35,10 +35,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lit_hw.core.cpu_speed import apply_cpu_speed_settings
 from lit_hw.data.mnist import MNIST_MEAN, MNIST_STD, MNISTDataModule
 from lit_hw.nets.linear import LinearNet
 from lit_hw.nets.mlp import MLP
+from lit_hw.run.cpu_speed import apply_cpu_speed_settings
 from lit_hw.tasks.optim import build_optimizer
 from tests.helpers.mnist_files import write_random_mnist
 

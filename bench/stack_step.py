@@ -15,10 +15,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-from lit_hw.core.cpu_speed import apply_cpu_speed_settings
 from lit_hw.nets.mlp import MLP
-from lit_hw.nets.stacked import StackedNet
-from lit_hw.tasks.stacked_optim import StackedOptimizer
+from lit_hw.run.cpu_speed import apply_cpu_speed_settings
+from lit_hw.stacked.net import StackedNet
+from lit_hw.stacked.optim import StackedOptimizer
 
 SGD = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
 

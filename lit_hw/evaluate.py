@@ -16,12 +16,12 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
+from lit_hw.config.cli import quote_path_overrides, refuse_unreadable_overrides, report_user_errors
+from lit_hw.config.resolvers import register_resolvers
 from lit_hw.core.allowed_names import trusted_roots
-from lit_hw.core.checkpoints import model_name
-from lit_hw.core.cli import quote_path_overrides, refuse_unreadable_overrides, report_user_errors
-from lit_hw.core.console import quiet_library_noise
 from lit_hw.core.errors import UserError
-from lit_hw.core.resolvers import register_resolvers
+from lit_hw.run.console import quiet_library_noise
+from lit_hw.tasks.checkpoints import model_name
 from lit_hw.tasks.loading import load_task
 
 register_resolvers()  # ${lit_hw.short:...} in conf/hydra/default.yaml

@@ -1,7 +1,7 @@
 """Rebuild a sweep's summary: ``python -m lit_hw.report <sweep_dir>`` (finished or partial sweeps).
 
 Writes summary.csv, summary.md, plots/*.png and TensorBoard images into the sweep dir
-(see lit_hw.sweeps.summary) and prints the table.
+(see lit_hw.sweeps.summary.tables) and prints the table.
 
 Exit status: 0; 2 when the dir is not a sweep dir (nothing written); 1 when some job's metrics.json
 cannot be read (cut short, not JSON, fields of the wrong type): the summary is still written, with
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lit_hw.core.errors import print_error
 from lit_hw.core.run_files import METRICS_FILE
-from lit_hw.sweeps.summary import not_a_sweep_dir, write_summary
+from lit_hw.sweeps.summary.tables import not_a_sweep_dir, write_summary
 
 
 def unreadable_warnings(jobs: list[dict]) -> list[str]:

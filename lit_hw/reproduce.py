@@ -11,8 +11,8 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from lit_hw.core.cli import refuse_unreadable_overrides, report_user_errors
-from lit_hw.core.resolvers import register_resolvers
+from lit_hw.config.cli import refuse_unreadable_overrides, report_user_errors
+from lit_hw.config.resolvers import register_resolvers
 from lit_hw.experiments.reproduce import reproduce
 
 register_resolvers()  # ${lit_hw.short:...} in conf/hydra/default.yaml

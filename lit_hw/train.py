@@ -22,15 +22,15 @@ from omegaconf import DictConfig, OmegaConf
 # No torch or Lightning at import (nor lit_hw modules that import them): `--help`, a mistyped key
 # or an unknown group option are answered in about a second instead of after the 5-10 s that
 # torch and Lightning take to import; train() imports them once a run really trains.
-from lit_hw.core.cli import in_multirun, quote_path_overrides, refuse_unreadable_overrides, report_user_errors
-from lit_hw.core.console import metrics_table, print_config_tree, quiet_library_noise
+from lit_hw.config.cli import in_multirun, quote_path_overrides, refuse_unreadable_overrides, report_user_errors
+from lit_hw.config.resolvers import register_resolvers
 from lit_hw.core.dir_lock import dir_locked
 from lit_hw.core.kept_files import drop_kept_hydra_files
-from lit_hw.core.loggers import build_loggers, log_final
-from lit_hw.core.resolvers import register_resolvers
 from lit_hw.core.run_files import is_rank_zero
+from lit_hw.run.console import metrics_table, print_config_tree, quiet_library_noise
+from lit_hw.run.loggers import build_loggers, log_final
 from lit_hw.sweeps.job import failure_recorded, refuse_ddp_that_reruns_the_sweep
-from lit_hw.sweeps.plugins import register_hydra_plugins
+from lit_hw.sweeps.launchers.plugins import register_hydra_plugins
 from lit_hw.sweeps.resume import prepare_job
 
 if TYPE_CHECKING:
@@ -62,9 +62,9 @@ def train(cfg: DictConfig) -> dict:
 
     from lit_hw.callbacks.divergence import StopOnDivergence
     from lit_hw.callbacks.run_record import RunRecord
-    from lit_hw.core.config_check import check_config, run_tags
-    from lit_hw.core.cpu_speed import apply_cpu_speed_settings
-    from lit_hw.core.run_info import hparams_for_loggers, versions
+    from lit_hw.run.build import check_config, run_tags
+    from lit_hw.run.cpu_speed import apply_cpu_speed_settings
+    from lit_hw.run.run_info import hparams_for_loggers, versions
 
     quiet_library_noise()
     apply_cpu_speed_settings(cfg.trainer.get("strategy"))

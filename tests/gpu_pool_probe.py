@@ -16,9 +16,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from lit_hw.core.resolvers import register_resolvers
+from lit_hw.config.resolvers import register_resolvers
 from lit_hw.sweeps.job import failure_recorded
-from lit_hw.sweeps.plugins import register_hydra_plugins
+from lit_hw.sweeps.launchers.plugins import register_hydra_plugins
 
 register_hydra_plugins()
 register_resolvers()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lit_hw"
 # lowest first; a layer may import the layers before it, never one after it
-LAYERS = ["core", "figures", "nets", "data", "callbacks", "tasks", "sweeps", "experiments"]
+LAYERS = ["core", "config", "figures", "nets", "data", "callbacks", "tasks", "run", "sweeps", "stacked", "experiments"]
 ENTRY_POINTS = {"train", "evaluate", "reproduce", "report"}
 
 
@@ -25,7 +25,7 @@ def lit_hw_imports(path: Path) -> set[str]:
             found |= {alias.name for alias in node.names if alias.name.startswith("lit_hw")}
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lit_hw"):
             found.add(node.module)
-            # `from lit_hw.sweeps import summary` imports the module lit_hw.sweeps.summary
+            # `from lit_hw.sweeps import summary` imports the module lit_hw.sweeps.summary.tables
             found |= {f"{node.module}.{alias.name}" for alias in node.names}
     return found
 
@@ -93,6 +93,41 @@ def test_only_entry_points_at_the_top():
     assert top == ENTRY_POINTS
     assert len(top) + 1 <= 5
     assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"} == set(LAYERS)
+
+
+def third_party_imports(path: Path) -> set[str]:
+    """The top-level names of every package ``path`` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_core_is_pure():
+    heavy = {"torch", "lightning", "hydra", "omegaconf", "torchmetrics", "numpy"}
+    wrong = {
+        p.name: sorted(third_party_imports(p) & heavy)
+        for p in (PACKAGE / "core").rglob("*.py")
+        if third_party_imports(p) & heavy
+    }
+    assert not wrong, wrong
+
+
+def test_at_most_8_modules_directly_in_sweeps():
+    direct = sorted(p.name for p in (PACKAGE / "sweeps").glob("*.py"))
+    assert len(direct) <= 8, direct
+
+
+def test_no_stack_module_outside_the_stacked_package():
+    stray = sorted(
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*stack*.py")
+        if "stacked" not in p.relative_to(PACKAGE).parts[:1]
+    )
+    assert not stray, stray
 
 
 def test_no_file_over_300_lines():

@@ -19,9 +19,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
-from lit_hw.core.config_check import check_config
 from lit_hw.core.errors import UserError
 from lit_hw.data.idx_files import raw_folder, write_idx
+from lit_hw.run.build import check_config
 from tests.helpers.cli import ROOT, run_cli
 
 # (id, extra overrides, phrases the one error line must contain)

@@ -18,8 +18,8 @@ import pytest
 import torch
 
 from lit_hw.core.allowed_names import RefusedName, allowed_class, trusted_roots
-from lit_hw.core.checkpoints import load_checkpoint
 from lit_hw.core.errors import UserError
+from lit_hw.tasks.checkpoints import load_checkpoint
 from lit_hw.tasks.classifier import Classifier
 from lit_hw.tasks.loading import load_task
 from tests.helpers.cli import run_cli

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from lit_hw.core.cli import quote_override_value
+from lit_hw.config.cli import quote_override_value
 from lit_hw.core.errors import ConfigError
-from lit_hw.sweeps.gpu_slots import resolve_slots, threads_per_job
+from lit_hw.sweeps.launchers.gpu_slots import resolve_slots, threads_per_job
 from tests.helpers.cli import run_cli
 
 

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from lit_hw.core import loggers
 from lit_hw.core.errors import ConfigError
-from lit_hw.core.loggers import PROBE_SECONDS, check_logger_servers, limit_mlflow_retries
+from lit_hw.run import loggers
+from lit_hw.run.loggers import PROBE_SECONDS, check_logger_servers, limit_mlflow_retries
 from tests.helpers.cli import run_cli
 from tests.helpers.sweeps import data_args
 from tests.test_loggers import compose_run

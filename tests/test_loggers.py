@@ -114,7 +114,7 @@ BUILD_ON_GO = """
 import sys, time
 from pathlib import Path
 from omegaconf import OmegaConf
-from lit_hw.core.loggers import build_loggers
+from lit_hw.run.loggers import build_loggers
 import lightning.pytorch.loggers  # the slow import before the start line
 logger = {"_target_": "lightning.pytorch.loggers.MLFlowLogger", "experiment_name": "sweep", "run_name": sys.argv[2],
           "tracking_uri": sys.argv[3]}

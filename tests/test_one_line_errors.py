@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from lit_hw.core.cli import quote_path_overrides, refuse_unreadable_overrides, report_user_errors
-from lit_hw.core.config_check import check_config
+from lit_hw.config.cli import quote_path_overrides, refuse_unreadable_overrides, report_user_errors
 from lit_hw.core.errors import ConfigError, DataError, UserError, one_line, print_error
 from lit_hw.data.mnist import resolve_val_count
+from lit_hw.run.build import check_config
 from tests.helpers.cli import ROOT, run_cli
 from tests.helpers.mnist_files import write_random_mnist
 

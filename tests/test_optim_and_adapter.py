@@ -79,7 +79,7 @@ def test_every_optim_config_builds_its_optimizer(name, cls):
 
     from hydra import compose, initialize_config_dir
 
-    from lit_hw.core.config_check import optim_settings
+    from lit_hw.run.build import optim_settings
 
     conf = Path(__file__).resolve().parents[1] / "conf"
     with initialize_config_dir(config_dir=str(conf), version_base="1.3"):

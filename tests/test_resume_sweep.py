@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from lit_hw.core.cli import quote_path_overrides
+from lit_hw.config.cli import quote_path_overrides
 from lit_hw.sweeps.resume import SweepDirHasResults, job_action, refuse_to_overwrite, set_aside_previous_attempt
 from tests.helpers.cli import run_cli
 

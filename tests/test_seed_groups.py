@@ -13,7 +13,7 @@ from scipy import stats
 
 from lit_hw.data.mnist import MNISTDataModule
 from lit_hw.report import main as report
-from lit_hw.sweeps.groups import aggregate
+from lit_hw.sweeps.summary.seed_groups import aggregate
 from tests.helpers.cli import run_cli
 from tests.helpers.sweeps import QUICK, data_args, summary_rows
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from lit_hw.sweeps.stacking import group_key, why_not_stackable
+from lit_hw.stacked.grouping import group_key, why_not_stackable
+from lit_hw.stacked.optim import StackedOptimizer
+from lit_hw.stacked.optim import why_not_stackable as optimizer_not_stackable
 from lit_hw.tasks.classifier import Classifier
-from lit_hw.tasks.stacked_optim import StackedOptimizer
-from lit_hw.tasks.stacked_optim import why_not_stackable as optimizer_not_stackable
 from tests.helpers.cli import ROOT, run_cli
 from tests.helpers.sweeps import QUICK, data_args, summary_rows
 
@@ -206,7 +206,7 @@ def test_a_stack_computes_what_each_member_computes_alone(model):
     from lit_hw.nets.cnn import ConvNet
     from lit_hw.nets.linear import LinearNet
     from lit_hw.nets.mlp import MLP
-    from lit_hw.nets.stacked import StackedNet
+    from lit_hw.stacked.net import StackedNet
 
     build = {"mlp": lambda: MLP(hidden_sizes=[32, 16], activation="sigmoid_from_output"), "linear": LinearNet,
              "cnn": ConvNet}[model]  # fmt: skip

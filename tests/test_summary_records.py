@@ -14,8 +14,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from lit_hw.report import main as report
-from lit_hw.sweeps.summary import UNFINISHED, collect_jobs, swept_values, write_summary
-from lit_hw.sweeps.sweep_plan import BASIC_SWEEPER
+from lit_hw.sweeps.summary.plan import BASIC_SWEEPER
+from lit_hw.sweeps.summary.tables import UNFINISHED, collect_jobs, swept_values, write_summary
 from tests.helpers.cli import run_cli
 from tests.helpers.sweeps import QUICK, data_args, fake_job
 
@@ -123,7 +123,7 @@ def test_names_in_a_record_are_never_imported(tmp_path, monkeypatch):
 
 
 def test_an_unreadable_record_counts_as_a_job_that_did_not_finish(tmp_path):
-    # the sweep's end (lit_hw.sweeps.hydra_callbacks) fails the multirun over any job in UNFINISHED
+    # the sweep's end (lit_hw.sweeps.summary.hydra_callback) fails the multirun over any job in UNFINISHED
     fake_job(tmp_path, "0_optim.lr=0.01", "0.01", "ok", [0.5])
     fake_job(tmp_path, "1_optim.lr=0.1", "0.1", "ok", [0.7])
     patch_record(tmp_path / "1_optim.lr=0.1", status=7)

@@ -246,7 +246,7 @@ class _Payload:
 
 @pytest.mark.parametrize("name", [".job_return.pkl", ".job_return.json"])
 def test_a_return_file_holding_a_pickle_is_never_unpickled(tmp_path, name):
-    from lit_hw.sweeps.job_return import load_job_return
+    from lit_hw.sweeps.launchers.job_return import load_job_return
 
     created = tmp_path / "pwned"
     crafted = tmp_path / name
@@ -256,7 +256,13 @@ def test_a_return_file_holding_a_pickle_is_never_unpickled(tmp_path, name):
 
 
 def test_a_real_jobs_float_return_and_failure_come_back_as_json(tmp_path):
-    from lit_hw.sweeps.job_return import JOB_RETURN_ENV, JOB_RETURN_FILE, JobError, SaveJobReturn, load_job_return
+    from lit_hw.sweeps.launchers.job_return import (
+        JOB_RETURN_ENV,
+        JOB_RETURN_FILE,
+        JobError,
+        SaveJobReturn,
+        load_job_return,
+    )
 
     callback = f"+hydra.callbacks.ret._target_={SaveJobReturn.__module__}.{SaveJobReturn.__name__}"
     for num, fail in ((0, "[]"), (1, "[1]")):

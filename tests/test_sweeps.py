@@ -8,7 +8,7 @@ import csv
 import matplotlib.pyplot as plt
 import pytest
 
-from lit_hw.sweeps.summary import collect_jobs, swept_values, write_summary
+from lit_hw.sweeps.summary.tables import collect_jobs, swept_values, write_summary
 from tests.helpers.cli import run_cli
 from tests.helpers.sweeps import fake_job
 

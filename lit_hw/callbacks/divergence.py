@@ -9,7 +9,7 @@ import lightning as L
 
 def divergence_record(value: float, max_loss: float | None, epoch: int, step: int) -> dict | None:
     """What a run records when its training loss ``value`` diverged (NaN/inf, or above ``max_loss``), else None.
-    Also the check of each member of a stack (lit_hw.sweeps.stacked_training)."""
+    Also the check of each member of a stack (lit_hw.stacked.training)."""
     if math.isfinite(value) and (max_loss is None or value <= max_loss):
         return None
     return {

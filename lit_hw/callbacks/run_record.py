@@ -24,7 +24,7 @@ import lightning as L
 import torch
 
 from lit_hw.core.atomic_files import write_atomic
-from lit_hw.core.errors import describe, is_interruption  # lit_hw.sweeps.stacking imports them from here too
+from lit_hw.core.errors import describe, is_interruption  # lit_hw.stacked.grouping imports them from here too
 
 
 def to_number(value):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from lit_hw.core.checks import require_whole
+from lit_hw.config.checks import require_whole
 from lit_hw.core.errors import ConfigError
 
 

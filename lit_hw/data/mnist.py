@@ -14,7 +14,7 @@ import logging
 
 import torch
 
-from lit_hw.core.checks import require_in
+from lit_hw.config.checks import require_in
 from lit_hw.core.errors import ConfigError, DataError
 from lit_hw.data import idx_files
 from lit_hw.data.folds import check_fold_count, check_fold_settings, fold_indices

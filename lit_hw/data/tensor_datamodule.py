@@ -5,7 +5,7 @@ from __future__ import annotations
 import lightning as L
 import torch
 
-from lit_hw.core.checks import require_whole
+from lit_hw.config.checks import require_whole
 from lit_hw.data.tensor_split import StepChunk, TensorSplit, split_loader
 
 

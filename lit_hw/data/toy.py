@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from lit_hw.core.checks import require_whole
+from lit_hw.config.checks import require_whole
 from lit_hw.core.errors import ConfigError, DataError
 from lit_hw.data.tensor_datamodule import TensorDataModule
 from lit_hw.data.tensor_split import TensorSplit

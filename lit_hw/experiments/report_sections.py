@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from lit_hw.core.run_files import read_metrics
 from lit_hw.core.tables import markdown_table
-from lit_hw.sweeps.summary import job_dirs
+from lit_hw.sweeps.summary.tables import job_dirs
 
 MNIST_SECTIONS = ("mnist_linear", "mnist_mlp", "mnist_cnn", "lr_sweep", "init_sweep", "autoencoder")
 

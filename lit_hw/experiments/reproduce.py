@@ -21,7 +21,6 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from lit_hw.core.errors import ConfigError
-from lit_hw.core.run_info import versions
 from lit_hw.core.tables import markdown_table
 from lit_hw.experiments.report_sections import (
     MNIST_SECTIONS,
@@ -33,6 +32,7 @@ from lit_hw.experiments.report_sections import (
     theory_section,
     toy_section,
 )
+from lit_hw.run.run_info import versions
 
 log = logging.getLogger("lit_hw.reproduce")
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"

@@ -20,10 +20,10 @@ import torch
 from hydra.experimental.callback import Callback
 
 from lit_hw.core.atomic_files import write_atomic
-from lit_hw.core.checkpoints import load_checkpoint
 from lit_hw.core.errors import UserError
 from lit_hw.core.run_files import read_metrics
 from lit_hw.core.tables import markdown_table
+from lit_hw.tasks.checkpoints import load_checkpoint
 from lit_hw.tasks.loading import load_task
 
 NET_LABELS = {"ToyLinear": "toy_linear", "ToyConvNet": "toy_convnet"}

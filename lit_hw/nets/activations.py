@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from lit_hw.core.checks import require_in
+from lit_hw.config.checks import require_in
 from lit_hw.nets.sigmoid import SigmoidFromOutput
 
 ACTIVATIONS = {

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from lit_hw.core.checks import require_whole, require_wholes
+from lit_hw.config.checks import require_whole, require_wholes
 from lit_hw.core.errors import ConfigError
 
 

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from lit_hw.core.checks import require_fraction, require_wholes
+from lit_hw.config.checks import require_fraction, require_wholes
 from lit_hw.core.errors import ConfigError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from lit_hw.core.checks import require_in
+from lit_hw.config.checks import require_in
 
 SCHEMES = ("default", "zero", "he", "xavier")
 _LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d)

@@ -12,5 +12,5 @@ class LinearNet(nn.Module):
         return self.fc(x.flatten(1))
 
     def stack_layers(self) -> nn.Sequential:
-        """The modules forward runs, in order (lit_hw.nets.stacked trains many nets as one from them)."""
+        """The modules forward runs, in order (lit_hw.stacked.net trains many nets as one from them)."""
         return nn.Sequential(nn.Flatten(), self.fc)

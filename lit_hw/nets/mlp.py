@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from lit_hw.core.checks import require_wholes
+from lit_hw.config.checks import require_wholes
 from lit_hw.core.errors import ConfigError
 from lit_hw.nets.activations import make_activation
 
@@ -39,5 +39,5 @@ class MLP(nn.Module):
         return self.layers(x)
 
     def stack_layers(self) -> nn.Sequential:
-        """The modules forward runs, in order (lit_hw.nets.stacked trains many MLPs as one from them)."""
+        """The modules forward runs, in order (lit_hw.stacked.net trains many MLPs as one from them)."""
         return self.layers

@@ -26,7 +26,7 @@ class SigmoidFromOutputFunction(torch.autograd.Function):
 class SigmoidFromOutput(nn.Module):
     """nn.Module around the Function, so an MLP can use it: ``model.activation=sigmoid_from_output``."""
 
-    elementwise = True  # a stack of MLPs (lit_hw.nets.stacked) may apply it to all members at once
+    elementwise = True  # a stack of MLPs (lit_hw.stacked.net) may apply it to all members at once
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return SigmoidFromOutputFunction.apply(x)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from lit_hw.core.checks import is_whole, require_whole, require_wholes
+from lit_hw.config.checks import is_whole, require_whole, require_wholes
 from lit_hw.core.errors import ConfigError
 
 

@@ -1,1 +1,2 @@
-"""Everything about multiruns: launchers (gpu_pool), the job wrapper, summaries, Hydra callbacks."""
+"""Multiruns: what a job does inside a sweep (job), continuing a sweep (resume), the launchers
+(launchers/) and the sweep summary (summary/)."""

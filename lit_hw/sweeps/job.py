@@ -19,8 +19,8 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from lit_hw.config.cli import in_multirun
 from lit_hw.core.atomic_files import write_atomic
-from lit_hw.core.cli import in_multirun
 from lit_hw.core.errors import SweepConfigError, describe, is_interruption
 from lit_hw.core.kept_files import drop_kept_hydra_files, restore_hydra_files
 from lit_hw.core.run_files import FINISHED, is_rank_zero, read_metrics
@@ -88,11 +88,11 @@ def failure_recorded(metrics_path: str | Path):
         yield
     except BaseException as err:
         # SIGTERMException too (a SystemExit): raised outside trainer.fit by hydra/launcher=stacked
-        # (lit_hw.sweeps.sweep_signals), where no Lightning callback records it
+        # (lit_hw.sweeps.launchers.sweep_signals), where no Lightning callback records it
         if is_rank_zero() and (isinstance(err, (Exception, KeyboardInterrupt)) or is_interruption(err)):
             record_failure(Path(metrics_path), err)
         if is_rank_zero() and isinstance(err, (KeyboardInterrupt, SystemExit)) and in_multirun():
-            from lit_hw.sweeps.hydra_callbacks import refresh_summary
+            from lit_hw.sweeps.summary.hydra_callback import refresh_summary
 
             refresh_summary(HydraConfig.get().sweep.dir)
         if isinstance(err, SystemExit) and err.code is None and is_interruption(err):

@@ -29,7 +29,7 @@ import yaml
 from hydra.errors import CompactHydraException
 from omegaconf import open_dict
 
-from lit_hw.core.cli import override_key
+from lit_hw.config.cli import override_key
 from lit_hw.core.kept_files import drop_kept_hydra_files, keep_hydra_files, restore_hydra_files
 from lit_hw.core.run_files import FINISHED, is_rank_zero, read_metrics, run_finished
 

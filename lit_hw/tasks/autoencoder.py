@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lit_hw.core.checks import require_in, require_whole
+from lit_hw.config.checks import require_in, require_whole
 from lit_hw.core.errors import ConfigError
 from lit_hw.tasks.base import Task
 

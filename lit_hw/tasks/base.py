@@ -9,7 +9,7 @@ import lightning as L
 import torch
 from lightning.pytorch.strategies import SingleDeviceStrategy
 
-from lit_hw.core.checks import instantiate_checked
+from lit_hw.config.checks import instantiate_checked
 from lit_hw.data.tensor_split import StepChunk
 from lit_hw.nets.init_schemes import apply_init
 from lit_hw.tasks.lightning_adapter import PLAIN_STEPS_SUPPORTED, FastHookNames, plain_step
@@ -128,7 +128,7 @@ class Task(FastHookNames, L.LightningModule):
         """Lightning's loader behind lit_hw's allow rule (lit_hw.core.allowed_names): every class the file
         names is checked before anything is built from it, and it loads with weights_only=True whatever the
         caller says. ``trust``: modules besides lit_hw whose classes the file may name (your own nets)."""
-        from lit_hw.core.checkpoints import load_checkpoint
+        from lit_hw.tasks.checkpoints import load_checkpoint
 
         load_checkpoint(checkpoint_path, trust)
         kwargs["weights_only"] = True

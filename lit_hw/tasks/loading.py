@@ -1,6 +1,6 @@
 """Build a lit_hw task from a checkpoint someone hands you: ``python -m lit_hw.evaluate``, the toy comparison.
 
-Every class name in the file passes the allow rule first (lit_hw.core.checkpoints.load_checkpoint);
+Every class name in the file passes the allow rule first (lit_hw.tasks.checkpoints.load_checkpoint);
 the task class must moreover be one of lit_hw's tasks (a ``Task``), the datamodule a ``LightningDataModule``.
 """
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import lightning as L
 
 from lit_hw.core.allowed_names import allowed_class
-from lit_hw.core.checkpoints import load_checkpoint
 from lit_hw.core.errors import UserError, describe
 from lit_hw.tasks.base import Task
+from lit_hw.tasks.checkpoints import load_checkpoint
 
 
 def load_task(path: str | Path, trust=()):

@@ -12,7 +12,7 @@ import inspect
 import torch
 from hydra.utils import get_class
 
-from lit_hw.core.checks import require_number
+from lit_hw.config.checks import require_number
 from lit_hw.core.errors import ConfigError
 from lit_hw.tasks.schedules import SCHEDULE_KEYS
 

@@ -16,7 +16,7 @@ import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, OneCycleLR, StepLR
 
 from lit_hw.callbacks.progress_bar import optimizer_steps_per_epoch
-from lit_hw.core.checks import require_fraction, require_in, require_number, require_whole
+from lit_hw.config.checks import require_fraction, require_in, require_number, require_whole
 from lit_hw.core.errors import ConfigError
 
 # the optim.* keys that describe the schedule, not the optimizer

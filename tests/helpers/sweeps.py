@@ -80,7 +80,7 @@ def comparable(record: dict) -> dict:
 
 
 def fake_job(sweep: Path, name: str, lr: str, status: str, accs: list, error: str | None = None) -> None:
-    """A finished (or failed) job dir of a sweep, written by hand: what lit_hw.sweeps.summary reads."""
+    """A finished (or failed) job dir of a sweep, written by hand: what lit_hw.sweeps.summary.tables reads."""
     job = sweep / name
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text(f"- optim.lr={lr}\n- seed=0\n")
