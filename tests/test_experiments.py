@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from lit_hw.train import train
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-PRESETS = ("toy", "mnist_linear", "mnist_mlp", "mnist_cnn", "lr_sweep", "init_sweep", "autoencoder")
+PRESETS = ("toy", "toy_signals", "mnist_linear", "mnist_mlp", "mnist_cnn", "lr_sweep", "init_sweep", "autoencoder")
 FEW_STEPS = [
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=3",
@@ -37,8 +37,10 @@ def first_sweep_job(cfg) -> list[str]:
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_composes_and_trains_a_few_steps(name, tmp_path, random_mnist_dir):
     assert (CONF / "experiment" / f"{name}.yaml").is_file(), f"conf/experiment/{name}.yaml is missing"
-    data = [] if name == "toy" else ["data.source=local", f"data.data_dir={random_mnist_dir}"]
+    data = ["data.source=local", f"data.data_dir={random_mnist_dir}"]
     if name == "toy":
+        data = ["data.n_train=32", "data.n_val=8", "data.n_test=8"]
+    if name == "toy_signals":
         data = ["data.n_train=32", "data.n_val=8", "data.n_test=8", "data.length=32"]
     probe = compose_preset(name, hydra_node=True)
     cfg = compose_preset(name, *first_sweep_job(probe), *data, *FEW_STEPS, f"paths.output_dir={tmp_path}")
@@ -52,7 +54,7 @@ def test_preset_composes_and_trains_a_few_steps(name, tmp_path, random_mnist_dir
 def test_toy_experiment_is_a_two_model_multirun_with_a_comparison(cli, tmp_path):
     cli(
         "lit_hw.train",
-        "experiment=toy",
+        "experiment=toy_signals",
         "data.n_train=32",
         "data.n_val=8",
         "data.n_test=8",

@@ -1,4 +1,4 @@
-"""Toy functions: the data module, the two nets, the regressor task and the toy experiment."""
+"""The 1-D toy signals: the data module, the two nets, the regressor task and experiment=toy_signals."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def test_task_targets_must_match_the_data(cli, tmp_path):
 @pytest.mark.slow
 def test_toy_experiment_must_show(cli, tmp_path):
     """The issue's bar, on the default config (seed 0): linear fits only the linear target, the convnet fits all."""
-    cli("lit_hw.train", "experiment=toy", "logger=none", f"hydra.sweep.dir={tmp_path}", timeout=900)
+    cli("lit_hw.train", "experiment=toy_signals", "logger=none", f"hydra.sweep.dir={tmp_path}", timeout=900)
     scores = json.loads((tmp_path / "toy_comparison.json").read_text())
     linear, conv = scores["toy_linear"], scores["toy_convnet"]
     for name in DEFAULT_TARGETS:

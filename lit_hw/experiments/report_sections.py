@@ -69,24 +69,41 @@ def must_show_header(fast: bool) -> str:
 
 
 def toy_section(result: dict, report_dir: Path, fast: bool) -> str:
-    sweep = result["run_dir"]
-    text = "Two models on all targets at once (one output channel each), tested per target. Command: `python -m lit_hw.train experiment=toy`.\n\n"
+    """experiment=toy (the assignment's points in R^4) or experiment=toy_signals (1-D signals), by section name."""
+    sweep, signals = result["run_dir"], result["section"] == "toy_signals"
+    text = (
+        "Two models on all targets at once (one output channel each), tested per target. "
+        "Command: `python -m lit_hw.train experiment=toy_signals`.\n\n"
+        if signals
+        else "The assignment's toy functions: x in R^4, targets linear = sum(xW), max = max(x), logsumexp = "
+        "log sum exp(xW), 1 % multiplicative noise; one model per target, minibatch SGD on MSE + (λ/2)‖θ‖². "
+        "Command: `python -m lit_hw.train experiment=toy`.\n\n"
+    )
     comparison = sweep / "toy_comparison.json"
     if not comparison.is_file():
         return text + "_no comparison was written (see the log)._\n"
     scores = json.loads(comparison.read_text())
     text += (sweep / "toy_comparison.md").read_text() + "\n"
-    linear, conv = scores.get("toy_linear", {}), scores.get("toy_convnet", {})
-    names = [k.removeprefix("r2_") for k in linear if k.startswith("r2_")]
-    nonlinear = [n for n in names if "linear" not in n]
-    if linear and conv:
+    if signals:
+        linear, conv = scores.get("toy_linear", {}), scores.get("toy_convnet", {})
+        names = [k.removeprefix("r2_") for k in linear if k.startswith("r2_")]
+        nonlinear = [n for n in names if "linear" not in n]
+        if linear and conv:
+            text += must_show_header(fast)
+            text += f"- toy_linear R² ≥ 0.99 on the linear target: {check(all(linear[f'r2_{n}'] >= 0.99 for n in names if 'linear' in n))}\n"
+            text += f"- toy_linear R² ≤ 0.6 on every nonlinear target: {check(all(linear[f'r2_{n}'] <= 0.6 for n in nonlinear))}\n"
+            text += f"- toy_convnet R² ≥ 0.95 on every target: {check(all(conv.get(f'r2_{n}', -1) >= 0.95 for n in names))}\n\n"
+        return text + image(sweep / "figures" / "toy_comparison.png", report_dir, "truth vs toy_linear vs toy_convnet")
+    linear, conv = scores.get("toy4_linear", {}), scores.get("toy4_convnet", {})
+    if {"r2_linear", "r2_max", "r2_logsumexp"} <= set(linear) and {"r2_max", "r2_logsumexp"} <= set(conv):
         text += must_show_header(fast)
-        text += f"- toy_linear R² ≥ 0.99 on the linear target: {check(all(linear[f'r2_{n}'] >= 0.99 for n in names if 'linear' in n))}\n"
-        text += f"- toy_linear R² ≤ 0.6 on every nonlinear target: {check(all(linear[f'r2_{n}'] <= 0.6 for n in nonlinear))}\n"
-        text += (
-            f"- toy_convnet R² ≥ 0.95 on every target: {check(all(conv.get(f'r2_{n}', -1) >= 0.95 for n in names))}\n\n"
-        )
-    return text + image(sweep / "figures" / "toy_comparison.png", report_dir, "truth vs toy_linear vs toy_convnet")
+        text += f"- toy4_linear R² ≥ 0.99 on linear: {check(linear['r2_linear'] >= 0.99)} ({linear['r2_linear']:.4f})\n"
+        for n in ("max", "logsumexp"):
+            text += f"- toy4_convnet R² > toy4_linear R² on {n}: {check(conv[f'r2_{n}'] > linear[f'r2_{n}'])} ({conv[f'r2_{n}']:.4f} vs {linear[f'r2_{n}']:.4f})\n"
+        text += "\n"
+    return text + image(
+        sweep / "figures" / "toy_fits.png", report_dir, "prediction against truth, per target and model"
+    )
 
 
 def mnist_section(results: list[dict], report_dir: Path) -> str:
@@ -195,7 +212,34 @@ def theory_section(results: dict) -> str:
     text += f"\nMost frequent class fraction in the data: {zero['most_frequent_class_fraction']:.4f}; the zero-init net's accuracy: {zero['zero']['train_accuracy']:.4f}.\n\n"
     text += "### Shared threshold relu(x − t) = Linear+ReLU with bias − t (`lit_hw/experiments/theory/shared_threshold.py`)\n\n"
     text += f"Largest output difference over {shared['trials']} random layers (float64): {shared['max_abs_output_diff']:.3g}.\n"
-    return text
+    return text + toy4_backprop_text(results.get("toy4_backprop"))
+
+
+def toy4_backprop_text(bp: dict | None) -> str:
+    if bp is None:
+        return ""
+    tie = bp["tie_and_kink"]
+    rows = [
+        ["linear model, dL/dw", bp["linear_max_abs_grad_diff"]],
+        ["toy convnet, dL/du, dL/dw1, dL/dw2", bp["convnet_max_abs_grad_diff"]],
+        ["tie: hand rule 'split evenly' vs autograd through amax (the net)", tie["split_rule_vs_autograd_amax"]],
+        ["tie: hand rule 'all to the first' vs autograd through torch.max(dim)", tie["first_rule_vs_autograd_max_dim"]],
+        ["one SGD step with weight_decay=λ (training) vs θ − lr·(hand gradient)", bp["sgd_weight_decay_step_max_diff"]],
+    ]
+    return (
+        "\n### Backprop by hand for the toy models (`lit_hw/experiments/theory/toy4_backprop.py`)\n\n"
+        f"Closed-form gradients of (1/N)Σ(p − y)² + (λ/2)‖θ‖² (λ = {bp['lambda']}) against autograd, float64, "
+        f"{bp['trials']} random batches of {bp['batch']} points; largest absolute difference per comparison:\n\n"
+        + markdown_table(["comparison", "max |hand − autograd|"], [[k, f"{v:.3g}"] for k, v in rows])
+        + f"\nLargest difference overall: {bp['max_abs_diff']:.3g} (bound {bp['bound']:g}): "
+        f"{'within' if bp['within_bound'] else '**over**'} the bound.\n\n"
+        f"At a tie of the max ({tie['tied_pools']} tied pools in the deliberate case) the max has no derivative: "
+        "any split of the gradient between the tied positions is a subgradient. The net's amax splits it evenly, "
+        f"torch.max(dim) gives it to one index; the two rules' gradients differ by {tie['split_vs_first_rule_gap']:.3g} "
+        "there, and the hand derivation matches each. At ReLU's kink (h = 0, "
+        f"{tie['h_exactly_zero']} such unit in the case) torch takes relu'(0) = 0, as the hand rule 1[h > 0] does; "
+        f"taking 1 instead would change the gradient by {tie['relu_prime_zero_as_1_gap']:.3g}.\n"
+    )
 
 
 def mnist_source_line(results: dict[str, dict]) -> str:

@@ -36,7 +36,7 @@ from lit_hw.run.run_info import versions
 
 log = logging.getLogger("lit_hw.reproduce")
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
-SECTIONS = ("toy", *MNIST_SECTIONS, "theory")
+SECTIONS = ("toy", "toy_signals", *MNIST_SECTIONS, "theory")
 # Used when another checkout lacks the sweep presets: the same studies as explicit overrides.
 FALLBACK_SWEEPS = {
     "lr_sweep": [
@@ -60,8 +60,8 @@ def train_command(section: str, run_dir: Path, cfg: DictConfig) -> list[str]:
             else FALLBACK_SWEEPS[section]
         )
         args = [*preset, f"hydra.sweep.dir={run_dir}"]
-    elif section == "toy":  # a multirun by its own config (hydra.mode=MULTIRUN)
-        args = ["experiment=toy", f"hydra.sweep.dir={run_dir}"]
+    elif section in ("toy", "toy_signals"):  # multiruns by their own config (hydra.mode=MULTIRUN)
+        args = [f"experiment={section}", f"hydra.sweep.dir={run_dir}"]
     else:
         args = [f"experiment={section}", f"hydra.run.dir={run_dir}"]
     if section in MNIST_SECTIONS:
@@ -121,6 +121,7 @@ def write_report(
     parts.append(markdown_table(["section", "exit", "seconds", "log"], status))
     titles = {
         "toy": "Toy functions: linear vs ConvNet",
+        "toy_signals": "Toy signals (1-D): linear vs ConvNet",
         "mnist": "MNIST classifiers",
         "lr_sweep": "Learning-rate sweep",
         "init_sweep": "Initialization sweep",
@@ -135,6 +136,7 @@ def write_report(
             continue
         body = {
             "toy": lambda: toy_section(results["toy"], report_dir, cfg.fast),
+            "toy_signals": lambda: toy_section(results["toy_signals"], report_dir, cfg.fast),
             "lr_sweep": lambda: sweep_section(results["lr_sweep"], report_dir, "optim.lr", "lr"),
             "init_sweep": lambda: sweep_section(results["init_sweep"], report_dir, "init.scheme", "init"),
             "autoencoder": lambda: autoencoder_section(results["autoencoder"], report_dir, cfg.fast),

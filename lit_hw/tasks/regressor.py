@@ -1,4 +1,8 @@
-"""Multi-target regression on 1-D signals: MSE loss summed over targets, per-target MSE and R²."""
+"""Multi-target regression: per-target MSE and R², the targets' MSEs averaged (or summed) into the loss.
+
+Serves both toy problems: 1-D signals (N, 1, L) -> (N, T, L) (lit_hw.data.toy) and the assignment's
+points in R^4, (N, 1, 4) -> (N, T, 1) (lit_hw.data.toy4).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics import MeanSquaredError, R2Score
 
+from lit_hw.config.checks import require_in
 from lit_hw.core.errors import ConfigError
 from lit_hw.tasks.base import Task
 
@@ -17,11 +22,18 @@ def flat_targets(t: torch.Tensor) -> torch.Tensor:
     return t.transpose(1, 2).reshape(-1, t.shape[1])
 
 
+TARGET_LOSSES = ("mean", "sum")
+
+
 class Regressor(Task):
     """Wraps a net mapping (N, 1, L) signals to (N, T, L), one output channel per target.
 
     The task fills the net's ``out_channels`` from ``target_names`` (the data config's
     ``targets``), so the model config never repeats how many targets there are.
+
+    ``target_loss``: 'mean' averages the targets' MSEs (one net shared by all targets); 'sum' adds
+    them, so a net made of one independent model per target (lit_hw.nets.toy4) gives each model
+    exactly the gradient of its own target's MSE, as if it were trained alone.
     """
 
     def __init__(
@@ -32,8 +44,10 @@ class Regressor(Task):
         target_names: list[str] | None = None,
         grad_clip: float | None = None,
         figure_signal: int = 0,
+        target_loss: str = "mean",
     ):
         super().__init__(optim=optim, grad_clip=grad_clip)
+        require_in("task.target_loss", target_loss, TARGET_LOSSES, what="reduction")
         if not target_names:
             raise ConfigError(
                 "task.target_names is empty; it names the data's targets (task=regressor sets it to ${data.targets})"
@@ -41,6 +55,7 @@ class Regressor(Task):
         self.save_hyperparameters()
         self.target_names = list(target_names)
         self.figure_signal = figure_signal
+        self.target_loss = target_loss
         self.net = self.build_net(net, init, out_channels=len(self.target_names))
         n = len(self.target_names)
         self.val_r2 = R2Score(multioutput="uniform_average")
@@ -58,15 +73,20 @@ class Regressor(Task):
                 f"task.target_names={self.target_names} differ from data.targets={list(data_targets)}; set them alike"
             )
 
+    def loss(self, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.target_loss == "mean":
+            return F.mse_loss(pred, y)
+        return F.mse_loss(pred, y, reduction="none").mean(dim=(0, 2)).sum()
+
     def training_loss(self, batch):
         x, y = batch
-        return F.mse_loss(self.net(x), y)
+        return self.loss(self.net(x), y)
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
         pred = self.net(x)
         self.val_r2.update(flat_targets(pred), flat_targets(y))
-        self.log("val/loss", F.mse_loss(pred, y), prog_bar=True, batch_size=len(y), sync_dist=True)
+        self.log("val/loss", self.loss(pred, y), prog_bar=True, batch_size=len(y), sync_dist=True)
         self.log("val/r2", self.val_r2, prog_bar=True)
 
     def test_step(self, batch, batch_idx):
@@ -74,7 +94,7 @@ class Regressor(Task):
         pred = self.net(x)
         self.test_mse.update(flat_targets(pred), flat_targets(y))
         self.test_r2.update(flat_targets(pred), flat_targets(y))
-        self.log("test/loss", F.mse_loss(pred, y), batch_size=len(y), sync_dist=True)
+        self.log("test/loss", self.loss(pred, y), batch_size=len(y), sync_dist=True)
 
     def on_test_epoch_end(self):
         mse, r2 = self.test_mse.compute(), self.test_r2.compute()
@@ -87,7 +107,22 @@ class Regressor(Task):
 
     def on_test_end(self):
         if self.trainer.is_global_zero and self.trainer.datamodule is not None:
-            self._plot_test_signal()
+            if self.trainer.datamodule.splits["test"].tensors[1].shape[-1] == 1:
+                self._plot_test_fits()  # points, not signals: every test point as (truth, prediction)
+            else:
+                self._plot_test_signal()
+
+    @torch.no_grad()
+    def _plot_test_fits(self):
+        from lit_hw.figures.files import save_figure
+        from lit_hw.figures.toy_fits import plot_fits
+
+        x, y = self.trainer.datamodule.splits["test"].tensors
+        pred = torch.cat([self.net(chunk.to(self.device)).cpu() for chunk in x.split(1000)])
+        fig = plot_fits(y[..., 0].cpu().numpy(), {type(self.net).__name__: pred[..., 0].numpy()}, self.target_names)
+        save_figure(
+            fig, Path(self.trainer.default_root_dir) / "figures" / "toy_fits.png", self.logger, tag="test/toy_fits"
+        )
 
     @torch.no_grad()
     def _plot_test_signal(self):
