@@ -7,6 +7,14 @@ import torch
 from lit_hw.experiments.theory import run_all
 from lit_hw.experiments.theory.shared_threshold import SharedThresholdReLU, check_shared_threshold, fold_threshold
 from lit_hw.experiments.theory.sigmoid_check import check_sigmoid
+from lit_hw.experiments.theory.toy4_backprop import (
+    autograd_grads,
+    check_toy4_backprop,
+    convnet_grads,
+    max_gap,
+    params,
+    tie_batch,
+)
 from lit_hw.experiments.theory.zero_init import check_zero_init
 from lit_hw.nets.mlp import MLP
 from lit_hw.nets.sigmoid import SigmoidFromOutput, SigmoidFromOutputFunction
@@ -67,6 +75,32 @@ def test_shared_threshold_is_a_shifted_bias():
 
 def test_run_all_reports_every_check():
     results = run_all(zero_init_data=small_digits())
-    assert set(results) == {"sigmoid_from_output", "zero_init", "shared_threshold"}
+    assert set(results) == {"sigmoid_from_output", "zero_init", "shared_threshold", "toy4_backprop"}
     assert results["sigmoid_from_output"]["gradcheck"] is True
     assert results["zero_init"]["zero"]["max_abs_hidden_weight"] == 0.0
+
+
+def test_toy4_hand_gradients_equal_autograd_including_a_tie_and_the_kink():
+    result = check_toy4_backprop(trials=3, batch=16)
+    assert result["max_abs_diff"] <= 1e-10 and result["within_bound"] is True
+    tie = result["tie_and_kink"]
+    assert tie["tied_pools"] >= 1 and tie["h_exactly_zero"] >= 1  # the deliberate case is really on a tie
+    assert tie["split_rule_vs_autograd_amax"] <= 1e-10 and tie["first_rule_vs_autograd_max_dim"] <= 1e-10
+    # at the tie the two conventions really give different gradients, so matching each one means something
+    assert tie["split_vs_first_rule_gap"] > 1e-3 and tie["relu_prime_zero_as_1_gap"] > 1e-3
+
+
+def test_a_wrong_hand_rule_is_caught():
+    """The comparison can fail: relu'(0) = 1 or the L2 term left out are off by far more than 1e-10."""
+    from lit_hw.nets.toy4 import Toy4ConvNet
+
+    x, y, center = tie_batch()
+    torch.manual_seed(1)
+    net = Toy4ConvNet().double()
+    with torch.no_grad():
+        net.w1[0] = center
+    p = params(net)
+    reference = autograd_grads(net, x, y, lam=0.1)
+    assert max_gap(convnet_grads(x, y, p["w1"], p["w2"], p["u"], lam=0.1), reference) <= 1e-10
+    assert max_gap(convnet_grads(x, y, p["w1"], p["w2"], p["u"], lam=0.1, relu_at_zero=1.0), reference) > 1e-3
+    assert max_gap(convnet_grads(x, y, p["w1"], p["w2"], p["u"], lam=0.0), reference) > 1e-3
