@@ -12,7 +12,18 @@ from omegaconf import OmegaConf
 from lit_hw.train import train
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-PRESETS = ("toy", "toy_signals", "mnist_linear", "mnist_mlp", "mnist_cnn", "lr_sweep", "init_sweep", "autoencoder")
+PRESETS = (
+    "toy",
+    "toy_seeds",
+    "toy_signals",
+    "mnist_linear",
+    "mnist_mlp",
+    "mnist_cnn",
+    "lr_sweep",
+    "lr_sweep_adam",
+    "init_sweep",
+    "autoencoder",
+)
 FEW_STEPS = [
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=3",
@@ -38,7 +49,7 @@ def first_sweep_job(cfg) -> list[str]:
 def test_preset_composes_and_trains_a_few_steps(name, tmp_path, random_mnist_dir):
     assert (CONF / "experiment" / f"{name}.yaml").is_file(), f"conf/experiment/{name}.yaml is missing"
     data = ["data.source=local", f"data.data_dir={random_mnist_dir}"]
-    if name == "toy":
+    if name in ("toy", "toy_seeds"):
         data = ["data.n_train=32", "data.n_val=8", "data.n_test=8"]
     if name == "toy_signals":
         data = ["data.n_train=32", "data.n_val=8", "data.n_test=8", "data.length=32"]
@@ -83,17 +94,20 @@ def test_reproduce_fast_writes_every_section(cli, tmp_path, real_mnist_dir):
     report = (report_dir / "REPORT.md").read_text()
     for title in (
         "Toy functions",
+        "Toy signals (1-D)",
         "MNIST classifiers",
         "Learning-rate sweep",
         "Initialization sweep",
         "Autoencoder vs PCA",
         "Theory checks",
+        "Claims",
     ):
         assert f"## {title}" in report, title
     assert "MNIST source (as resolved by the datamodule): **local**" in report
     assert "failed" not in report
     for link in (
-        "runs/toy/figures/toy_comparison.png",
+        "runs/toy/figures/toy_fits.png",
+        "runs/toy_signals/figures/toy_comparison.png",
         "runs/autoencoder/figures/codes_scatter.png",
         "runs/autoencoder/figures/reconstructions.png",
         "figures/mnist_val_acc.png",
@@ -103,3 +117,5 @@ def test_reproduce_fast_writes_every_section(cli, tmp_path, real_mnist_dir):
         assert f"]({link})" in report, link
         assert (report_dir / link).is_file(), link
     assert "gradcheck | True" in report
+    assert "Largest difference overall" in report and "within the bound" in report
+    assert report.count("| holds |") + report.count("| does not hold |") == 12
