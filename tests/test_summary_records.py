@@ -81,6 +81,9 @@ CRAFTED = {
     "overrides a number": {"status": "ok", "overrides": 5},
     "error a dict": {"status": "failed", "error": {"_target_": "os.system"}},
     "wall time a string": {"status": "ok", "wall_time_s": "soon"},
+    "monitor a string": {"status": "ok", "monitor": "val/acc"},
+    "monitor mode unknown": {"status": "ok", "monitor": {"metric": "val/acc", "mode": "up"}},
+    "monitor metric a number": {"status": "ok", "monitor": {"metric": 3, "mode": "max"}},
 }
 
 

@@ -5,6 +5,10 @@ batch start to last train batch end, so validation is excluded). At the end:
 final metrics, status (ok | diverged | interrupted | failed) and run info.
 The file is written at every epoch end too, so a killed run keeps its history.
 
+``monitor`` ({metric, mode}) is what the best checkpoint is picked by (the task config's
+``monitor.metric``/``monitor.mode``, which ModelCheckpoint is given): the sweep summary picks the best job
+and its columns and plots by it (lit_hw.sweeps.summary.monitors).
+
 Wall time: ``started_at`` (local time, ISO 8601) is when this process's record began, and
 ``wall_time_s`` the seconds from then to the latest write, plus, for a run continued from a
 checkpoint, the earlier attempts' time up to that checkpoint. The sweep summary reads it from here:
@@ -52,6 +56,7 @@ class RunRecord(L.Callback):
         self._clock_start = time.monotonic()  # monotonic: a clock change must not make the wall time negative
         self._earlier_wall_time_s = 0.0
         self._restored_wall_time_s: float | None = None
+        self.monitor: dict | None = None  # {"metric": "val/acc", "mode": "max"}, from the Trainer's checkpointing
 
     # -- per epoch -------------------------------------------------------------------------
     def on_fit_start(self, trainer, pl_module):
@@ -62,6 +67,9 @@ class RunRecord(L.Callback):
             self._restored_history = None
         if self._restored_wall_time_s is not None:
             self._earlier_wall_time_s, self._restored_wall_time_s = self._restored_wall_time_s, None
+        monitored = [c for c in getattr(trainer, "checkpoint_callbacks", []) if c.monitor]
+        if monitored:  # conf/callbacks' model_checkpoint, whose best score final_metrics writes as <metric>_best
+            self.monitor = {"metric": monitored[0].monitor, "mode": monitored[0].mode}
 
     def on_train_epoch_start(self, trainer, pl_module):
         self._complete_epoch(trainer)
@@ -100,6 +108,16 @@ class RunRecord(L.Callback):
         if trainer.is_global_zero:
             self.write()
 
+    def final_metrics(self, monitor: str | None, best_score, test_results: list[dict]) -> dict:
+        """What ``final`` holds: the last epoch's metrics, ``<monitor>_best`` (the monitored metric's best
+        value, once there is one: ``best_score`` None means none yet) and the test results."""
+        final = {k: v for k, v in (self.history[-1] if self.history else {}).items() if "/" in k}
+        if monitor and best_score is not None:
+            final[f"{monitor}_best"] = best_score
+        for results in test_results:
+            final.update(results)
+        return final
+
     def finish(self, status: str, final: dict, error: str | None = None) -> None:
         self.status = status
         self.final = {k: to_number(v) for k, v in final.items()}
@@ -114,6 +132,7 @@ class RunRecord(L.Callback):
             "epochs_run": len(self.history),
             "epoch_train_time_s": [row["train_time_s"] for row in self.history],
             "history": self.history,
+            "monitor": self.monitor,
             "started_at": self.started_at,
             "wall_time_s": self.wall_time_s(),
             **self.info,

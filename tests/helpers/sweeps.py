@@ -105,6 +105,7 @@ def fake_job(sweep: Path, name: str, lr: str, status: str, accs: list, error: st
                 "epochs_run": len(accs),
                 "epoch_train_time_s": [0.5] * len(accs),
                 "history": history,
+                "monitor": {"metric": "val/acc", "mode": "max"},
                 "overrides": [f"optim.lr={lr}", "seed=0"],
             }
         )

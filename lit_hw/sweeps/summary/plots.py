@@ -1,4 +1,9 @@
-"""The sweep summary's figures: per-epoch curves of every job, and final test accuracy per swept value.
+"""The sweep summary's figures: per-epoch curves of every job, and the final metric per swept value.
+
+The metrics follow the jobs' own (lit_hw.sweeps.summary.monitors): curves of each monitored metric, of
+the loss and of every other metric logged per epoch, in every stage; the monitored metric on the test
+split (else its best value) against each swept value. A classifier's: accuracy and loss curves,
+test/acc; a regressor's: loss and R² curves, test/loss; the autoencoder's: MSE and loss curves, test/mse.
 
 When configurations ran with several seeds or folds (lit_hw.sweeps.summary.seed_groups), also one line per
 configuration: the mean per epoch with a ±1 std band, and the final metric's mean with 95%
@@ -15,12 +20,9 @@ from pathlib import Path
 from lit_hw.core.run_files import as_float
 from lit_hw.figures.files import plt, save_figure
 from lit_hw.figures.plots import integer_epoch_ticks, plot_curves
+from lit_hw.sweeps.summary.monitors import curve_metrics, final_metric, metric_columns, monitors_of
 from lit_hw.sweeps.summary.seed_groups import REPLICATE_KEYS, mean_curve
 
-# per-epoch test curves exist when the run set data.test_every_epoch=true
-CURVE_METRICS = ["train/acc", "val/acc", "test_epoch/acc", "train/loss", "val/loss", "test_epoch/loss"]
-# final metrics plotted against each swept value, per configuration, with error bars
-GROUPED_FINAL_METRICS = ["test/acc", "val/acc"]
 PLOTS_DIR = "plots"
 TENSORBOARD_DIR = "summary_tensorboard"
 
@@ -32,6 +34,19 @@ def curves_of(jobs: list[dict], metric: str, labels: list[str]) -> dict:
         if rows:
             curves[name] = ([row["epoch"] for row in rows], [as_float(row[metric]) for row in rows])
     return curves
+
+
+def final_metrics(jobs: list[dict], grouped: bool = False) -> list[str]:
+    """The final metrics plotted against each swept value: per monitor its metric on the test split (else
+    its best value); per configuration also the monitored metric itself (its last value)."""
+    columns = metric_columns(jobs)
+    wanted = [final_metric(m, columns) for m in monitors_of(jobs)]
+    wanted += [m.metric for m in monitors_of(jobs) if grouped and m.metric in columns]
+    return [metric for metric in dict.fromkeys(wanted) if metric is not None]
+
+
+def plot_name(metric: str, key: str, prefix: str = "") -> str:
+    return f"{prefix}{metric.replace('/', '_')}_vs_{key.replace('/', '_')}.png"
 
 
 def plot_final_vs_swept(jobs: list[dict], key: str, values: list[str], metric: str, path: Path) -> Path | None:
@@ -64,17 +79,16 @@ def write_plots(
     labels = [label(job, swept) + (f" ({job['status']})" if job["status"] != "ok" else "") for job in jobs]
     marked = [name for name, job in zip(labels, jobs) if job["status"] != "ok"]
     plots = []
-    for metric in CURVE_METRICS:
+    for metric in curve_metrics(jobs):
         curves = curves_of(jobs, metric, labels)
         if curves:
             fig = plot_curves(curves, "epoch", metric, f"{metric} per epoch", marked=marked)
             plots.append(save_figure(fig, folder / f"curves_{metric.replace('/', '_')}.png", dpi=100))
     for key, values in swept.items():
         if key in REPLICATE_KEYS:
-            continue  # accuracy against the seed says nothing; the grouped plots show the spread
-        plots.append(
-            plot_final_vs_swept(jobs, key, values, "test/acc", folder / f"test_acc_vs_{key.replace('/', '_')}.png")
-        )
+            continue  # a metric against the seed says nothing; the grouped plots show the spread
+        for metric in final_metrics(jobs):
+            plots.append(plot_final_vs_swept(jobs, key, values, metric, folder / plot_name(metric, key)))
     return [p for p in plots if p is not None]
 
 
@@ -132,14 +146,15 @@ def write_grouped_plots(
     """The figures of a sweep with replicates; ``swept`` holds each configuration's value per swept key."""
     folder = sweep_dir / PLOTS_DIR
     plots = []
-    for metric in CURVE_METRICS:
+    jobs = [job for row in rows for job in row["jobs"]]
+    for metric in curve_metrics(jobs):
         fig = plot_mean_bands(rows, labels, metric)
         if fig is not None:
             plots.append(save_figure(fig, folder / f"grouped_curves_{metric.replace('/', '_')}.png", dpi=100))
     for key, values in swept.items():
-        for metric in GROUPED_FINAL_METRICS:
-            name = f"grouped_{metric.replace('/', '_')}_vs_{key.replace('/', '_')}.png"
-            plots.append(plot_grouped_final_vs_swept(rows, key, values, metric, folder / name))
+        for metric in final_metrics(jobs, grouped=True):
+            path = folder / plot_name(metric, key, prefix="grouped_")
+            plots.append(plot_grouped_final_vs_swept(rows, key, values, metric, path))
     return [p for p in plots if p is not None]
 
 

@@ -1,7 +1,8 @@
 """Aggregate a sweep's jobs over seeds and folds: one row per configuration, mean ± spread per metric.
 
 A configuration is a job's overrides without the replicate keys (``seed``, ``data.fold``): the
-jobs of ``-m optim.lr=0.01,0.1 seed=0,1,2`` form two configurations of three jobs each.
+jobs of ``-m optim.lr=0.01,0.1 seed=0,1,2`` form two configurations of three jobs each. Jobs with
+different monitors (lit_hw.sweeps.summary.monitors) are never one configuration.
 Only jobs that finished ``ok`` enter the mean; diverged, failed and unfinished jobs are
 counted apart (``n_ok``, ``n_diverged``, ``n_failed``, ``n_unfinished``) so none vanish into it.
 
@@ -52,11 +53,12 @@ def mean_std_ci95(values: list[float]) -> tuple[float, float, float]:
 
 
 def group_jobs(jobs: list[dict]) -> list[dict]:
-    """Jobs with the same configuration, in order of each configuration's first job."""
-    groups: dict[tuple[str, ...], dict] = {}
+    """Jobs with the same configuration and monitor, in order of each configuration's first job."""
+    groups: dict[tuple, dict] = {}
     for job in jobs:
-        key = config_overrides(job["overrides"])
-        groups.setdefault(key, {"overrides": list(key), "jobs": []})["jobs"].append(job)
+        overrides, monitor = config_overrides(job["overrides"]), job.get("monitor")
+        group = groups.setdefault((overrides, monitor), {"overrides": list(overrides), "monitor": monitor, "jobs": []})
+        group["jobs"].append(job)
     return list(groups.values())
 
 
@@ -66,7 +68,12 @@ def aggregate(jobs: list[dict], metrics: list[str]) -> list[dict]:
     for group in group_jobs(jobs):
         members = group["jobs"]
         ok = [j for j in members if j["status"] == "ok"]
-        row = {"overrides": group["overrides"], "jobs": members, "n": len(members)}
+        row = {
+            "overrides": group["overrides"],
+            "monitor": str(group["monitor"] or ""),
+            "jobs": members,
+            "n": len(members),
+        }
         for column, statuses in STATUS_COUNTS.items():
             row[column] = sum(j["status"] in statuses for j in members)
         row["n_unfinished"] = row["n"] - sum(row[c] for c in STATUS_COUNTS)
@@ -79,7 +86,7 @@ def aggregate(jobs: list[dict], metrics: list[str]) -> list[dict]:
 
 def grouped_columns(metrics: list[str]) -> list[str]:
     counts = ["n", *STATUS_COUNTS, "n_unfinished"]
-    return ["config", "overrides", *counts] + [f"{m}_{s}" for m in metrics for s in ("mean", "std", "ci95")]
+    return ["config", "overrides", "monitor", *counts] + [f"{m}_{s}" for m in metrics for s in ("mean", "std", "ci95")]
 
 
 def is_replicated(rows: list[dict]) -> bool:

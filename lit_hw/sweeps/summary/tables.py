@@ -1,14 +1,16 @@
 """Summarize a sweep dir from its jobs' metrics.json: a table, PNG plots, TensorBoard images.
 
 Written into the sweep dir:
-  summary.csv, summary.md   one row per job: overrides, status, final train/val/test loss and
-                            accuracy, best val acc, epochs run, train and wall time
+  summary.csv, summary.md   one row per job: overrides, status, monitor, the final train/val/test
+                            metrics the jobs recorded and each monitor's best value (see
+                            lit_hw.sweeps.summary.monitors), epochs run, train and wall time; below
+                            the table the best job per monitor
   summary_grouped.csv       one row per configuration (the overrides without seed and data.fold):
                             n, n_ok/n_diverged/n_failed/n_unfinished, <metric>_mean/_std/_ci95 over
                             the ok jobs (lit_hw.sweeps.summary.seed_groups); summary.md gets the same table when
                             some configuration ran with several seeds or folds
   plots/*.png               per-epoch curves of every job, one figure per metric, and the final
-                            test accuracy against each swept value (lit_hw.sweeps.summary.plots);
+                            monitored metric against each swept value (lit_hw.sweeps.summary.plots);
                             with replicates also grouped_*.png: mean ± std bands, mean ± ci95 bars
   summary_tensorboard/      the same figures as TensorBoard images (next to the jobs' runs)
 
@@ -29,27 +31,22 @@ from lit_hw.config.cli import override_key
 from lit_hw.core.atomic_files import write_atomic
 from lit_hw.core.run_files import METRICS_FILE, UnreadableRecord, as_float, load_metrics, record_problem
 from lit_hw.core.tables import csv_text, format_cell, markdown_table
+from lit_hw.sweeps.summary.monitors import (
+    best_text,
+    compared_metrics,
+    is_result,
+    job_monitor,
+    metric_columns,
+    monitor_problem,
+    monitors_of,
+)
 from lit_hw.sweeps.summary.plan import planned_jobs
 from lit_hw.sweeps.summary.plots import PLOTS_DIR, write_grouped_plots, write_plots, write_tensorboard_images
 from lit_hw.sweeps.summary.seed_groups import IGNORED_KEYS, REPLICATE_KEYS, aggregate, grouped_columns, is_replicated
 
-COLUMNS = [
-    "job",
-    "overrides",
-    "status",
-    "train/loss",
-    "train/acc",
-    "val/loss",
-    "val/acc",
-    "test/loss",
-    "test/acc",
-    "val/acc_best",
-    "epochs_run",
-    "train_time_s",
-    "wall_time_s",
-    "error",
-]
-METRIC_COLUMNS = COLUMNS[3:10]
+# the columns around the jobs' metric columns (lit_hw.sweeps.summary.monitors.metric_columns)
+FIRST_COLUMNS = ["job", "overrides", "status", "monitor"]
+LAST_COLUMNS = ["epochs_run", "train_time_s", "wall_time_s", "error"]
 # statuses of jobs that did not finish: a sweep with any of these at its end failed
 UNFINISHED = ("failed", "interrupted", "pending", "running", "unreadable")
 NOT_A_JOB = 10**9
@@ -131,7 +128,7 @@ def read_record(job_dir: Path) -> tuple[dict, str]:
         record = load_metrics(job_dir)
     except UnreadableRecord as err:
         return {}, str(err)
-    problem = record_problem(record) if record is not None else None
+    problem = (record_problem(record) or monitor_problem(record)) if record is not None else None
     return ({}, problem) if problem else (record or {}, "")
 
 
@@ -154,8 +151,9 @@ def job_row(job_dir: Path) -> dict:
         "wall_time_s": wall_time_s(job_dir, record),
         "history": record.get("history", []),
         "record": record,
+        "monitor": job_monitor(job_dir, record),
+        "metrics": {key: as_float(value) for key, value in final.items() if is_result(key)},
     }
-    row.update({key: as_float(final.get(key)) for key in METRIC_COLUMNS})
     return row
 
 
@@ -165,18 +163,32 @@ def pending_row(num: int, overrides: list[str]) -> dict:
     row.update(
         {"error": "", "unreadable": "", "epochs_run": 0, "train_time_s": 0.0, "wall_time_s": math.nan, "history": []}
     )
-    row.update({"record": {}, **{key: math.nan for key in METRIC_COLUMNS}})
+    row.update({"record": {}, "monitor": None, "metrics": {}})
     return row
 
 
 def collect_jobs(sweep_dir: str | Path) -> list[dict]:
-    """One row per job, in job-number order: each job dir, and each job of the sweep not started yet."""
+    """One row per job, in job-number order: each job dir, and each job of the sweep not started yet.
+    Every row has every metric column of the sweep (NaN where the job has no such metric)."""
     sweep_dir = Path(sweep_dir)
     jobs = [job_row(job_dir) for job_dir in job_dirs(sweep_dir)]
     started = {job["num"] for job in jobs}
     planned = planned_jobs(sweep_dir) or []
     jobs += [pending_row(num, overrides) for num, overrides in enumerate(planned) if num not in started]
+    columns = metric_columns(jobs)
+    for job in jobs:
+        job.update({key: job["metrics"].get(key, math.nan) for key in columns})
     return sorted(jobs, key=lambda job: (job["num"], job["job"]))
+
+
+def summary_columns(jobs: list[dict]) -> list[str]:
+    """summary.csv's header: the metric columns are those the jobs recorded."""
+    return FIRST_COLUMNS + metric_columns(jobs) + LAST_COLUMNS
+
+
+def cells(job: dict, columns: list[str]) -> list:
+    """A job's row under ``columns``; its monitor as text (empty when not known)."""
+    return [str(job["monitor"] or "") if column == "monitor" else job[column] for column in columns]
 
 
 def swept_values(jobs: list[dict]) -> dict[str, list[str]]:
@@ -201,9 +213,9 @@ def label(job: dict, swept: dict[str, list[str]]) -> str:
     return ",".join(mine) or job["job"]
 
 
-def grouped_table(groups: list[dict], swept: dict[str, list[str]]) -> tuple[list[str], list[list]]:
+def grouped_table(groups: list[dict], swept: dict[str, list[str]], metrics: list[str]) -> tuple[list[str], list[list]]:
     """summary_grouped.csv's header and rows; ``config`` names a configuration by its swept values."""
-    columns = grouped_columns(METRIC_COLUMNS)
+    columns = grouped_columns(metrics)
     for group in groups:
         group["config"] = label(group["jobs"][0], config_keys(swept)) if config_keys(swept) else "all"
     return columns, [[group[c] for c in columns] for group in groups]
@@ -214,9 +226,9 @@ def config_keys(swept: dict[str, list[str]]) -> dict[str, list[str]]:
     return {k: v for k, v in swept.items() if k not in REPLICATE_KEYS}
 
 
-def grouped_markdown(groups: list[dict]) -> str:
-    """mean ± ci95 (n_ok of n) for the metrics a user compares configurations by."""
-    shown = ["val/acc", "test/acc", "val/acc_best", "test/loss"]
+def grouped_markdown(groups: list[dict], metrics: list[str]) -> str:
+    """mean ± ci95 (n_ok of n) for the metrics a user compares configurations by (the monitors')."""
+    shown = compared_metrics(monitors_of([job for group in groups for job in group["jobs"]]), metrics)
     header = ["config", "n_ok / n", "diverged", "failed"] + [f"{m} mean ± ci95" for m in shown]
     rows = [
         [g["config"], f"{g['n_ok']} / {g['n']}", g["n_diverged"], g["n_failed"]]
@@ -230,31 +242,14 @@ def grouped_markdown(groups: list[dict]) -> str:
     )
 
 
-def best_line(jobs: list[dict]) -> str:
-    """The job with the best val/acc, and the jobs whose records could not be read (any may be better)."""
-    finished = [j for j in jobs if not math.isnan(j["val/acc_best"])]
-    unread = [j["job"] for j in jobs if j["status"] == "unreadable"]
-    if not finished and not unread:
-        return ""
-    text = "\nBest val/acc: "
-    if finished:
-        best = max(finished, key=lambda j: j["val/acc_best"])
-        text += f"{best['val/acc_best']:.4f} ({format_cell(best['overrides'])}), its test/acc {format_cell(best['test/acc'])}"
-    else:
-        text += "none among the jobs read"
-    if unread:
-        text += f"; not compared, their {METRICS_FILE} unreadable: {', '.join(unread)}"
-    return text + ".\n"
-
-
 def summary_markdown(jobs: list[dict], sweep_dir: Path, plots: list[Path], groups: list[dict] | None = None) -> str:
-    shown = COLUMNS[:-1]
+    shown = [c for c in summary_columns(jobs) if c != "error"]  # the errors are listed below the table
     counts = ", ".join(f"{sum(j['status'] == s for j in jobs)} {s}" for s in sorted({j["status"] for j in jobs}))
     text = f"# Sweep summary: {sweep_dir}\n\n{len(jobs)} jobs: {counts}\n\n"
-    text += markdown_table(shown, [[job[c] for c in shown] for job in jobs])
-    text += best_line(jobs)
+    text += markdown_table(shown, [cells(job, shown) for job in jobs])
+    text += best_text(jobs)
     if groups and is_replicated(groups):
-        text += grouped_markdown(groups)
+        text += grouped_markdown(groups, metric_columns(jobs))
     errors = [j for j in jobs if j["error"]]
     if errors:
         text += "\n## Errors\n\n" + "".join(f"- {j['job']}: {j['error']}\n" for j in errors)
@@ -270,8 +265,9 @@ def write_summary(sweep_dir: str | Path, tensorboard: bool = True, figures: bool
     sweep_dir = Path(sweep_dir)
     jobs = collect_jobs(sweep_dir)
     swept = swept_values(jobs)
-    groups = aggregate(jobs, METRIC_COLUMNS)
-    columns, grouped_rows = grouped_table(groups, swept)
+    metrics = metric_columns(jobs)
+    groups = aggregate(jobs, metrics)
+    grouped_header, grouped_rows = grouped_table(groups, swept, metrics)
     if not figures:
         plots = sorted((sweep_dir / PLOTS_DIR).glob("*.png"))
     else:
@@ -279,8 +275,9 @@ def write_summary(sweep_dir: str | Path, tensorboard: bool = True, figures: bool
     if figures and is_replicated(groups):
         group_swept = {k: [label_value(g["jobs"][0], k) for g in groups] for k in config_keys(swept)}
         plots += write_grouped_plots(groups, sweep_dir, group_swept, [g["config"] for g in groups])
-    write_atomic(sweep_dir / "summary.csv", csv_text(COLUMNS, [[job[c] for c in COLUMNS] for job in jobs]))
-    write_atomic(sweep_dir / "summary_grouped.csv", csv_text(columns, grouped_rows))
+    columns = summary_columns(jobs)
+    write_atomic(sweep_dir / "summary.csv", csv_text(columns, [cells(job, columns) for job in jobs]))
+    write_atomic(sweep_dir / "summary_grouped.csv", csv_text(grouped_header, grouped_rows))
     write_atomic(sweep_dir / "summary.md", summary_markdown(jobs, sweep_dir, plots, groups))
     if figures and tensorboard and plots:
         write_tensorboard_images(plots, sweep_dir)
