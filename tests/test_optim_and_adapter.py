@@ -14,7 +14,8 @@ def test_lightning_internals_that_the_speed_tricks_use_are_still_there():
     missing = missing_internals()
     assert not missing, (
         f"Lightning changed: {', '.join(missing)} no longer exist(s). lit_hw/tasks/lightning_adapter.py relies "
-        "on them (plain steps inside a step chunk, cheap hook names); update it for this Lightning version"
+        "on them (plain steps inside a step chunk, cheap hook names, logger steps counted in optimizer steps); "
+        "update it for this Lightning version"
     )
     assert PLAIN_STEPS_SUPPORTED
 

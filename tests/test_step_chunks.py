@@ -23,16 +23,16 @@ class NoiseDigits(TensorDataModule):
         }
 
 
-def train(steps_per_execution: int):
+def train(steps_per_execution: int, logger=False, **trainer_args):
     L.seed_everything(0, verbose=False)
     task = Classifier(net={"_target_": "lit_hw.nets.mlp.MLP", "hidden_sizes": [32]}, optim={"name": "adam", "lr": 1e-3})
     data = NoiseDigits(
         batch_size=32, eval_batch_size=64, on_device=False, seed=0, steps_per_execution=steps_per_execution
     )
     trainer = L.Trainer(
-        max_epochs=2,
+        **{"max_epochs": 2, **trainer_args},
         accelerator="cpu",
-        logger=False,
+        logger=logger,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -82,3 +82,49 @@ def test_the_progress_bar_counts_optimizer_steps(steps_per_execution):
     # 300 images at batch 32: 10 optimizer steps, whether they come as 10 batches or 3 chunks of 4
     assert trainer.global_step == 10
     assert bar.train_progress_bar.total == 10 and bar.train_progress_bar.n == 10
+
+
+def logged_steps(log_dir, tag: str) -> list[int]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(log_dir))
+    events.Reload()
+    return [event.step for event in events.Scalars(tag)]
+
+
+@pytest.mark.parametrize(
+    "steps_per_execution, trainer_args, steps_per_epoch",
+    [
+        (4, {}, 10),  # 300 images at batch 32: ceil(300 / 32) optimizer steps, in chunks of 4, 4, 2
+        (1, {}, 10),
+        (4, {"limit_train_batches": 5}, 5),  # counted in optimizer steps: a chunk of 4 and one cut to 1
+        (4, {"limit_train_batches": 0.5}, 5),  # half of the epoch's 10 steps
+    ],
+)
+def test_tensorboard_steps_count_optimizer_steps(tmp_path, steps_per_execution, trainer_args, steps_per_epoch):
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    logger = TensorBoardLogger(str(tmp_path), name="", version="")
+    task, trainer = train(steps_per_execution, logger=logger, **trainer_args)
+    trainer.test(task, datamodule=trainer.datamodule, verbose=False)
+    assert trainer.global_step == 2 * steps_per_epoch
+    # the train/loss of each epoch, and validation beside it, at the optimizer steps run so far; the test after
+    assert logged_steps(tmp_path, "train/loss") == [steps_per_epoch, 2 * steps_per_epoch]
+    assert logged_steps(tmp_path, "val/loss") == [steps_per_epoch, 2 * steps_per_epoch]
+    assert logged_steps(tmp_path, "test/loss") == [2 * steps_per_epoch]
+
+
+def test_max_steps_and_a_debug_overfit_stop_inside_a_chunk():
+    _, trainer = train(4, max_steps=7)
+    assert trainer.global_step == 7
+    _, trainer = train(4, max_epochs=2, overfit_batches=6, num_sanity_val_steps=0)
+    assert trainer.global_step == 2 * 6
+
+
+def test_a_validation_interval_between_chunks_is_counted_in_steps():
+    task, trainer = train(4, max_epochs=1, val_check_interval=4)
+    assert trainer.global_step == 10 and trainer.val_check_batch == 1  # validated after each chunk of 4 steps
+    with pytest.raises(
+        ConfigError, match=r"trainer.val_check_interval=3 is not a multiple of data.steps_per_execution=4"
+    ):
+        train(4, max_epochs=1, val_check_interval=3)

@@ -71,9 +71,9 @@ def test_step_multiplies_the_lr_by_gamma_and_continues_after_a_resume(tmp_path, 
     "length, steps",
     [
         (["trainer.max_epochs=3"], 27),  # full epochs: 3 x 9 optimizer steps, in 3 x 2 loader batches
-        (["+trainer.max_steps=11"], 17),  # stops at the end of the chunk that reaches step 11: 9 + 8
-        (["trainer.max_epochs=2", "trainer.limit_train_batches=1"], 16),  # one chunk of 8 an epoch
-        (["debug=fdr"], 8),  # fast_dev_run: max_steps=1, reached by the first chunk's first step
+        (["+trainer.max_steps=16"], 16),  # stops inside the chunk of 8 that reaches step 16: 9 + 7
+        (["trainer.max_epochs=2", "trainer.limit_train_batches=3"], 6),  # 3 optimizer steps an epoch
+        (["debug=fdr"], 1),  # fast_dev_run: max_steps=1, the first chunk's first step
     ],
 )
 def test_onecycle_steps_once_per_optimizer_step_to_the_end_of_its_cycle(tmp_path, random_mnist_dir, length, steps):

@@ -37,16 +37,19 @@ class StopOnDivergence(L.Callback):
         self.max_loss = max_loss
         self.check_every_n_steps = max(1, int(check_every_n_steps))
         self.diverged_at: dict | None = None
+        self._checked_step = -1
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if self.diverged_at is not None or batch_idx % self.check_every_n_steps:
+        # Counted in optimizer steps: a loader batch that took several (data.steps_per_execution) is
+        # checked when it passed a multiple of check_every_n_steps, by the worst loss of its steps.
+        step, every = trainer.global_step, self.check_every_n_steps
+        if self.diverged_at is not None or (every > 1 and step // every == self._checked_step // every):
             return
+        self._checked_step = step
         loss = outputs.get("worst_loss", outputs.get("loss")) if isinstance(outputs, dict) else outputs
         if loss is None:
             return
-        self.diverged_at = divergence_record(
-            float(loss.detach()), self.max_loss, trainer.current_epoch, trainer.global_step
-        )
+        self.diverged_at = divergence_record(float(loss.detach()), self.max_loss, trainer.current_epoch, step)
         if self.diverged_at is not None:
             trainer.should_stop = True
 

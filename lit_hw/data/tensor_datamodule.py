@@ -6,7 +6,7 @@ import lightning as L
 import torch
 
 from lit_hw.config.checks import require_whole
-from lit_hw.data.tensor_split import StepChunk, TensorSplit, split_loader
+from lit_hw.data.tensor_split import TensorSplit, batch_tensors, split_loader
 
 
 class TensorDataModule(L.LightningDataModule):
@@ -62,8 +62,7 @@ class TensorDataModule(L.LightningDataModule):
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx):
         # Batches sliced from on-device splits are already there: skip Lightning's per-step walk.
-        tensors = [t for minibatch in batch for t in minibatch] if isinstance(batch, StepChunk) else batch
-        if all(isinstance(t, torch.Tensor) and t.device == device for t in tensors):
+        if all(isinstance(t, torch.Tensor) and t.device == device for t in batch_tensors(batch)):
             return batch
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
 

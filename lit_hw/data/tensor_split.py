@@ -8,8 +8,8 @@ that per-item Python work, which dominates an MNIST epoch on a small net.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from functools import partial
 
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
@@ -43,12 +43,14 @@ class TensorSplit(Dataset):
 
 
 class StepChunk(tuple):
-    """Several consecutive minibatches fetched as one loader batch; the task steps through each.
+    """Several consecutive minibatches fetched as one loader batch; one optimizer step each.
 
     The idea of Keras' ``steps_per_execution``: Lightning's per-batch bookkeeping (hooks,
     callbacks, fetcher) costs ~0.4 ms on a 2-core CPU, as much as a whole step of a small
     net, so it is paid once per chunk instead of once per optimizer step. Minibatches,
     their order and the number of optimizer steps are exactly those of unchunked training.
+    Only lit_hw.tasks.lightning_adapter reads a chunk: there Lightning's counts (limits,
+    logger steps) are translated so that the user sees optimizer steps.
     """
 
 
@@ -57,11 +59,33 @@ def already_batched(batch):
     return batch
 
 
-def split_into_minibatches(batch, minibatch_size: int):
-    """collate_fn for chunked loading: one fetched (x, y) becomes a StepChunk of minibatches."""
-    if len(batch[0]) <= minibatch_size:
-        return batch
-    return StepChunk(zip(*(t.split(minibatch_size) for t in batch)))
+class SplitIntoMinibatches:
+    """collate_fn for chunked loading: one fetched (x, y) becomes a StepChunk of minibatches.
+
+    A class rather than a function so that the loader says how it chunks (``chunk_shape``)."""
+
+    def __init__(self, minibatch_size: int):
+        self.minibatch_size = minibatch_size
+
+    def __call__(self, batch):
+        if len(batch[0]) <= self.minibatch_size:
+            return batch
+        return StepChunk(zip(*(t.split(self.minibatch_size) for t in batch)))
+
+
+def chunk_shape(loader) -> tuple[int, int] | None:
+    """(optimizer steps per loader batch, optimizer steps in a whole epoch) of a chunked ``split_loader``,
+    None for any other loader."""
+    collate = getattr(loader, "collate_fn", None)
+    if not isinstance(collate, SplitIntoMinibatches):
+        return None
+    size = collate.minibatch_size
+    return loader.batch_sampler.batch_size // size, math.ceil(len(loader.batch_sampler.sampler) / size)
+
+
+def batch_tensors(batch) -> list:
+    """The tensors of a loader batch, a StepChunk's minibatches included."""
+    return [t for minibatch in batch for t in minibatch] if isinstance(batch, StepChunk) else list(batch)
 
 
 class EpochSeededSampler(RandomSampler):
@@ -125,7 +149,5 @@ def split_loader(
     """
     sampler = EpochSeededSampler(split, seed) if shuffle else SequentialSampler(split)
     batches = SliceBatchSampler(sampler, batch_size=batch_size * steps_per_execution, drop_last=False)
-    collate = (
-        already_batched if steps_per_execution == 1 else partial(split_into_minibatches, minibatch_size=batch_size)
-    )
+    collate = already_batched if steps_per_execution == 1 else SplitIntoMinibatches(batch_size)
     return DataLoader(split, batch_sampler=batches, collate_fn=collate)

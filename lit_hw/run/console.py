@@ -26,8 +26,7 @@ def drop_log_messages(logger_name: str, *fragments: str) -> None:
 def quiet_library_noise() -> None:
     # torch deprecated a check that Lightning's own code makes; printed mid-progress-bar, nothing to act on
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
-    # lit_hw logs training metrics once per epoch, and a step chunk (data.steps_per_execution) makes
-    # Lightning count 8 minibatches as one batch: this warning would be wrong
+    # lit_hw logs training metrics once per epoch, not every n steps: this warning is about nothing
     warnings.filterwarnings("ignore", message=r"The number of training batches .* logging interval")
     # on a SLURM login node lit_hw runs single runs on purpose; sweeps go through hydra/launcher=slurm
     warnings.filterwarnings("ignore", message=r"The `srun` command is available on your system but is not used")

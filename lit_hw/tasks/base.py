@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import lightning as L
 import torch
-from lightning.pytorch.strategies import SingleDeviceStrategy
 
 from lit_hw.config.checks import instantiate_checked
-from lit_hw.data.tensor_split import StepChunk
 from lit_hw.nets.init_schemes import apply_init
-from lit_hw.tasks.lightning_adapter import PLAIN_STEPS_SUPPORTED, FastHookNames, plain_step
+from lit_hw.tasks import lightning_adapter as adapter
 from lit_hw.tasks.optim import build_optimizer, resolve_optimizer
 from lit_hw.tasks.schedules import build_scheduler, resolve_schedule
 
 
-class Task(FastHookNames, L.LightningModule):
+class Task(adapter.FastHookNames, L.LightningModule):
     """A LightningModule with an explicit optimization step.
 
     ``training_step`` reads as the loop a user would write: loss, zero_grad,
@@ -72,26 +70,32 @@ class Task(FastHookNames, L.LightningModule):
         lr = self._last_step_lr if self._scheduler_interval == "step" else None
         self.log("train/lr", float(lr if lr is not None else self.trainer.optimizers[0].param_groups[0]["lr"]))
 
+    def on_train_end(self):
+        # Lightning counts one logger step past the last batch; test metrics after fit() belong at the last step
+        adapter.count_logger_steps(self.trainer)
+
     def training_step(self, batch, batch_idx):
-        # A StepChunk (data.steps_per_execution > 1) holds several minibatches: one optimizer
-        # step each, exactly as if they had come one per batch.
+        # A loader batch may hold several minibatches (data.steps_per_execution, a speed trick that
+        # lit_hw.tasks.lightning_adapter keeps out of sight): one optimizer step each, exactly as if
+        # they had come one per batch; Lightning's wrappers for the first, plain steps for the rest.
         optimizer = self.optimizers()
-        minibatches = batch if isinstance(batch, StepChunk) else (batch,)
+        trainer = self.trainer
         losses = []
-        for i, minibatch in enumerate(minibatches):
+        for i, minibatch in enumerate(adapter.optimizer_minibatches(batch, batch_idx, trainer)):
             loss = self.training_loss(minibatch)
             n = len(minibatch[0])
             self._train_loss_sum += loss.detach() * n
             self._train_count += n
-            if i == 0 or not self._plain_steps_allowed():
+            if i == 0 or not adapter.plain_steps_allowed(trainer):
                 self._lightning_step(optimizer, loss)
             else:
-                self._plain_step(optimizer, loss)
+                adapter.plain_step(optimizer, loss, self.parameters(), self.grad_clip)
             if self._scheduler_interval == "step":  # once per optimizer step, not per loader batch
                 self._last_step_lr = self._scheduler.get_last_lr()[0]
                 self._scheduler.step()
             losses.append(loss.detach())
-        # worst_loss: a divergence inside a chunk must not hide behind a calmer last minibatch
+        adapter.count_logger_steps(trainer)
+        # worst_loss: a divergence in an early step must not hide behind a calmer last one
         return {"loss": loss, "worst_loss": torch.stack(losses).max() if len(losses) > 1 else losses[0]}
 
     def _lightning_step(self, optimizer, loss) -> None:
@@ -102,24 +106,13 @@ class Task(FastHookNames, L.LightningModule):
             self.clip_gradients(optimizer, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
         optimizer.step()
 
-    def _plain_step(self, optimizer, loss) -> None:
-        """The rest of a chunk, as a plain PyTorch step.
-
-        Lightning's wrappers dispatch three hooks to every callback per step (~0.4 ms on
-        a 2-core CPU, as long as a small net's whole step); within a chunk they fire once,
-        for its first minibatch, like Keras callbacks under steps_per_execution. Only
-        used where Lightning adds nothing else: one device, 32-bit precision. The step is
-        still counted in ``trainer.global_step`` (lit_hw.tasks.lightning_adapter).
-        """
-        plain_step(optimizer, loss, self.parameters(), self.grad_clip)
-
-    def _plain_steps_allowed(self) -> bool:
-        trainer = self.trainer
-        return (
-            PLAIN_STEPS_SUPPORTED
-            and isinstance(trainer.strategy, SingleDeviceStrategy)
-            and str(trainer.precision) in ("32-true", "32")
-        )
+    @property
+    def optimizer_steps_per_epoch(self) -> int | None:
+        """Optimizer steps of a training epoch of the current fit (the progress bar's length); None
+        before the train loader is set up."""
+        if self._trainer is None or not isinstance(self.trainer.num_training_batches, int):
+            return None
+        return adapter.optimizer_steps_per_epoch(self.trainer)
 
     @classmethod
     def load_from_checkpoint(
@@ -150,6 +143,8 @@ class Task(FastHookNames, L.LightningModule):
         checkpoint["lit_hw"] = self.checkpoint_info(datamodule)
 
     def configure_optimizers(self):
+        if self._trainer is not None:  # a fit: before Lightning reads its train limits, and before a schedule's length
+            adapter.plan_step_chunks(self.trainer)
         optimizer = build_optimizer(self.parameters(), self.optim_config)
         if resolve_schedule(self.optim_config)[0] == "none":
             return optimizer  # also outside a Trainer (a schedule's length comes from the Trainer)

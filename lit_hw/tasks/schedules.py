@@ -15,9 +15,9 @@ import math
 import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, OneCycleLR, StepLR
 
-from lit_hw.callbacks.progress_bar import optimizer_steps_per_epoch
 from lit_hw.config.checks import require_fraction, require_in, require_number, require_whole
 from lit_hw.core.errors import ConfigError
+from lit_hw.tasks.lightning_adapter import optimizer_steps_per_epoch
 
 # the optim.* keys that describe the schedule, not the optimizer
 SCHEDULE_KEYS = ("scheduler", "scheduler_args")
@@ -63,18 +63,12 @@ def resolve_schedule(optim: dict) -> tuple[str, dict]:
 
 def total_optimizer_steps(trainer) -> int:
     """Optimizer steps of the whole fit, which OneCycleLR must be told exactly (it refuses to step
-    further). ``trainer.estimated_stepping_batches`` counts loader batches, but a step chunk
-    (data.steps_per_execution) holds several optimizer steps, and ``trainer.max_steps`` (counted in
-    optimizer steps) is checked only between loader batches: a run stops at the end of the chunk
-    that reaches it."""
+    further): every epoch's steps, or ``trainer.max_steps`` if that comes first."""
     trainer.estimated_stepping_batches  # noqa: B018 (sets up the train loader: num_training_batches)
-    per_epoch = optimizer_steps_per_epoch(trainer, int(trainer.num_training_batches))
-    per_chunk = optimizer_steps_per_epoch(trainer, 1)  # an epoch's chunks: all this size but its last
+    per_epoch = optimizer_steps_per_epoch(trainer)
     total = per_epoch * trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else math.inf
     if trainer.max_steps and trainer.max_steps > 0:
-        full_epochs, rest = divmod(trainer.max_steps, per_epoch)
-        stop = full_epochs * per_epoch + (min(math.ceil(rest / per_chunk) * per_chunk, per_epoch) if rest else 0)
-        total = min(total, stop)
+        total = min(total, trainer.max_steps)
     if not math.isfinite(total):
         raise ConfigError("optim.scheduler=onecycle needs a run length: trainer.max_epochs or trainer.max_steps")
     return max(1, int(total))
