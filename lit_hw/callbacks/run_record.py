@@ -29,6 +29,7 @@ import torch
 
 from lit_hw.core.atomic_files import write_atomic
 from lit_hw.core.errors import describe, is_interruption  # lit_hw.stacked.grouping imports them from here too
+from lit_hw.core.run_files import BEST_SUFFIX
 
 
 def to_number(value):
@@ -113,7 +114,7 @@ class RunRecord(L.Callback):
         value, once there is one: ``best_score`` None means none yet) and the test results."""
         final = {k: v for k, v in (self.history[-1] if self.history else {}).items() if "/" in k}
         if monitor and best_score is not None:
-            final[f"{monitor}_best"] = best_score
+            final[monitor + BEST_SUFFIX] = best_score
         for results in test_results:
             final.update(results)
         return final

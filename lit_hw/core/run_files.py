@@ -57,6 +57,8 @@ def read_metrics(run_dir: str | Path) -> dict | None:
 
 # what RunRecord writes (lit_hw.callbacks.run_record), also lit_hw.sweeps.job.record_failure
 RECORD_STATUSES = ("running", "ok", "diverged", "interrupted", "failed")
+# a record's final <metric>_best (val/acc_best): the monitored metric's value at the best checkpoint
+BEST_SUFFIX = "_best"
 # how RunRecord writes a non-finite metric (str of the float): JSON has no NaN/inf
 NON_FINITE = ("nan", "inf", "-inf")
 

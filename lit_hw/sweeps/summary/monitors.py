@@ -19,7 +19,7 @@ import math
 from pathlib import Path
 from typing import NamedTuple
 
-from lit_hw.core.run_files import METRICS_FILE
+from lit_hw.core.run_files import BEST_SUFFIX, METRICS_FILE
 from lit_hw.core.tables import format_cell
 
 MODES = ("min", "max")
@@ -30,8 +30,6 @@ CURVE_STAGES = ("train", "val", "test_epoch")
 # logged every epoch, but what the schedule set, not what the run found
 SETTINGS = ("lr",)
 LOSS = "loss"
-# RunRecord.final_metrics writes the best checkpoint's value of the monitored metric as <metric>_best
-BEST_SUFFIX = "_best"
 
 
 class Monitor(NamedTuple):
