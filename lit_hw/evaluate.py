@@ -24,7 +24,7 @@ from lit_hw.run.console import quiet_library_noise
 from lit_hw.tasks.checkpoints import model_name
 from lit_hw.tasks.loading import load_task
 
-register_resolvers()  # ${lit_hw.short:...} in conf/hydra/default.yaml
+register_resolvers()  # ${lit_hw.run_id:} in conf/evaluate.yaml, ${lit_hw.job_dir_name:...} in conf/hydra/default.yaml
 log = logging.getLogger("lit_hw.evaluate")
 
 

@@ -12,10 +12,7 @@ import hydra
 from omegaconf import DictConfig
 
 from lit_hw.config.cli import refuse_unreadable_overrides, report_user_errors
-from lit_hw.config.resolvers import register_resolvers
 from lit_hw.experiments.reproduce import reproduce
-
-register_resolvers()  # ${lit_hw.short:...} in conf/hydra/default.yaml
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="reproduce")

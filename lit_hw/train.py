@@ -36,23 +36,9 @@ from lit_hw.sweeps.resume import prepare_job
 if TYPE_CHECKING:
     import lightning as L
 
-    from lit_hw.callbacks.run_record import RunRecord
-
 log = logging.getLogger("lit_hw.train")
-register_resolvers()  # ${lit_hw.short:...} in conf/hydra/default.yaml
+register_resolvers()  # ${lit_hw.run_id:}, ${lit_hw.job_dir_name:...} in conf/hydra/default.yaml
 register_hydra_plugins()  # hydra/launcher=gpu_pool
-
-
-def final_metrics(trainer: L.Trainer, record: RunRecord, test_results: list[dict]) -> dict:
-    final = {}
-    if record.history:
-        final.update({k: v for k, v in record.history[-1].items() if "/" in k})
-    monitor = trainer.checkpoint_callback.monitor if trainer.checkpoint_callback else None
-    if monitor and trainer.checkpoint_callback.best_model_score is not None:
-        final[f"{monitor}_best"] = trainer.checkpoint_callback.best_model_score
-    for results in test_results:
-        final.update(results)
-    return final
 
 
 def train(cfg: DictConfig) -> dict:
@@ -104,7 +90,9 @@ def train(cfg: DictConfig) -> dict:
             task, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=True
         )
 
-    final = final_metrics(trainer, record, test_results)
+    checkpoints = trainer.checkpoint_callback  # the monitored metric's best value is the best checkpoint's
+    monitor, best = (checkpoints.monitor, checkpoints.best_model_score) if checkpoints else (None, None)
+    final = record.final_metrics(monitor, best, test_results)
     record.info["data"] = datamodule.describe() if hasattr(datamodule, "describe") else {}
     if diverged_at:
         record.info["diverged_at"] = diverged_at

@@ -10,6 +10,7 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
+from lit_hw.config.override_keys import HYDRA_DIR_KEYS, PATH_KEYS
 from lit_hw.core.errors import SweepConfigError, UserError, print_error
 
 
@@ -51,9 +52,6 @@ def quote_override_value(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-# overrides whose value is a path; a sweep's job dirs are named like 1_optim.lr=0.1,seed=0
-PATH_KEYS = ("resume", "ckpt_path", "data.data_dir", "hydra.run.dir", "hydra.sweep.dir")
-HYDRA_DIR_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
 OVERRIDE_GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
 
 
@@ -116,9 +114,9 @@ def shell_word(text: str) -> str:
 def refuse_unreadable_overrides(argv: list[str]) -> None:
     """End the command with one line when Hydra's parser cannot read an override, instead of its
     several-line lexer report: the line names the override and shows it with its value quoted."""
-    from hydra._internal.utils import get_args_parser
+    from lit_hw.config.hydra_adapter import args_parser
 
-    parser = get_args_parser()
+    parser = args_parser()
     parser.exit_on_error = False  # a bad flag is Hydra's to report, as it would without this check
     try:
         overrides = parser.parse_known_args(argv[1:])[0].overrides

@@ -78,18 +78,19 @@ def run_id() -> str:
     return _RUN_ID
 
 
-def device_count(devices) -> int:
+def device_count(devices, all_devices: int = 1) -> int:
     """How many processes a job starts, one per device, from ``trainer.devices`` (a count, a list,
-    or "0,1"). 'auto' and -1 count as 1: a scheduler must be asked before the node is known."""
+    or "0,1"). 'auto' and -1 mean every device of the node, ``all_devices``: only the node knows
+    how many, so a launcher that asks a scheduler for the node counts them as 1 (the default)."""
     if isinstance(devices, bool):
         return 1
-    if isinstance(devices, int):
-        return max(devices, 1)
-    if not isinstance(devices, str) and hasattr(devices, "__len__"):
+    if not isinstance(devices, (str, int)) and hasattr(devices, "__len__"):
         return max(len(devices), 1)
     text = str(devices).strip()
     if "," in text:
         return len([d for d in text.split(",") if d.strip()])
+    if text in ("auto", "-1"):
+        return max(int(all_devices), 1)
     return int(text) if text.isdigit() and int(text) > 0 else 1
 
 
@@ -114,15 +115,18 @@ def dir_label(path: str, part: str = "name") -> str:
     return str(path.parent) if relative == "." or relative.startswith("..") else relative
 
 
+# name in the configs (``${lit_hw.run_id:}``) -> function; each is used by some config (tested)
+RESOLVERS = {
+    "lit_hw.devices": device_count,
+    "lit_hw.gpus": gpus_per_job,
+    "lit_hw.run_id": run_id,
+    "lit_hw.tag_dict": tag_dict,
+    "lit_hw.dir_label": dir_label,
+    "lit_hw.job_dir_name": job_dir_name,
+}
+
+
 def register_resolvers() -> None:
-    for name, resolver in (
-        ("lit_hw.short", short_name),
-        ("lit_hw.devices", device_count),
-        ("lit_hw.gpus", gpus_per_job),
-        ("lit_hw.run_id", run_id),
-        ("lit_hw.tag_dict", tag_dict),
-        ("lit_hw.dir_label", dir_label),
-        ("lit_hw.job_dir_name", job_dir_name),
-    ):
+    for name, resolver in RESOLVERS.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, resolver)

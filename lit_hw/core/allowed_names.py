@@ -51,8 +51,9 @@ def within(name: str, roots: Iterable[str]) -> bool:
     return any(name == root or name.startswith(root + ".") for root in roots)
 
 
-def _import_class(name: str):
-    """The object ``name`` names: the longest importable module prefix, then attributes (nested classes)."""
+def import_dotted(name: str):
+    """The object ``name`` names: the longest importable module prefix, then attributes (nested classes,
+    a class's method); None if there is no such object."""
     parts = name.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         try:
@@ -84,7 +85,7 @@ def allowed_class(
             why = f"if {top} is your own code and you trust this file, add trust=[{top}]"
         raise RefusedName(f"{where} is refused: a file may only name classes from {', '.join(roots)}; {why}")
     try:
-        obj = _import_class(name)
+        obj = import_dotted(name)
     except Exception as err:  # the module itself fails to import: say so, in one line
         raise RefusedName(f"{where} cannot be imported ({type(err).__name__}: {err})") from None
     if obj is None:

@@ -166,13 +166,20 @@ def stop(message: str) -> None:
     raise SystemExit(2)
 
 
-# set in the processes that Lightning's DDP starts for ranks > 0 (they run the same command again)
-DDP_RANK_VARS = ("LOCAL_RANK", "RANK", "NODE_RANK", "SLURM_PROCID")
+# set in each process of a distributed run: by Lightning's DDP for the ranks > 0 it starts (they run the
+# same command again), by torchrun for every rank
+DDP_RANK_VARS = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK")
+# the rest of a distributed run's description; a process started inside such a run (a launcher's job)
+# must be given none of these, or it would take itself for one of that run's ranks
+DDP_RUN_VARS = (*DDP_RANK_VARS, "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_PORT", "TORCHELASTIC_RUN_ID")
+# a SLURM task's number (srun starts one process per task); SLURM's other variables describe the
+# allocation, which a job started inside it shares
+SLURM_RANK_VAR = "SLURM_PROCID"
 
 
 def is_rank_zero() -> bool:
     """False in the processes of ranks > 0 (Lightning's DDP relaunch, a SLURM task), which run the same job."""
-    return all(int(os.environ.get(var, "0") or 0) == 0 for var in DDP_RANK_VARS)
+    return all(int(os.environ.get(var, "0") or 0) == 0 for var in (*DDP_RANK_VARS, SLURM_RANK_VAR))
 
 
 # the statuses of a run that ended by itself: resume_sweep keeps such a job, a failed resume leaves it alone

@@ -91,15 +91,8 @@ def note_cpu_processes(trainer: DictConfig) -> None:
 
 
 def optim_settings(cfg: DictConfig) -> dict:
-    """The optimizer config as plain data. ``optim.name`` was the spelling before lit_hw 0.2."""
-    optim = OmegaConf.to_container(cfg.optim, resolve=True)
-    name = optim.pop("name", None)
-    if name is not None:
-        raise ConfigError(
-            f"optim.name={name!r} is the spelling before lit_hw 0.2; pick the optimizer with optim=adam, "
-            "optim=adamw or optim=sgd (or optim._target_=torch.optim.<Class>)"
-        )
-    return optim
+    """The optimizer config as plain data (the task checks it: lit_hw.tasks.optim)."""
+    return OmegaConf.to_container(cfg.optim, resolve=True)
 
 
 def build_task(cfg: DictConfig) -> L.LightningModule:

@@ -60,7 +60,7 @@ def check_logger_extras(loggers: DictConfig | None, choice: str | None = None) -
             raise ConfigError(
                 f"logger={choice or key} needs the {package} package ({err}): pip install -e '.[{extra}]'"
             ) from None
-    # here, as config_check calls only this: a server is probed once its client is known to import
+    # here, as check_config (lit_hw.run.build) calls only this: a server is probed once its client is known to import
     check_logger_servers(loggers, choice)
 
 

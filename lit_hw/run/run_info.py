@@ -43,7 +43,7 @@ def hparams_for_loggers(cfg) -> dict:
 
     from lit_hw.run.build import run_tags
 
-    optim = {k: v for k, v in OmegaConf.to_container(cfg.optim, resolve=True).items() if k != "name"}
+    optim = OmegaConf.to_container(cfg.optim, resolve=True)
     # the chosen scheduler's settings only: the others' would be columns that change nothing
     optim["scheduler_args"] = (optim.get("scheduler_args") or {}).get(optim.get("scheduler")) or {}
     return {

@@ -20,6 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from lit_hw.config.cli import in_multirun
+from lit_hw.config.resolvers import device_count
 from lit_hw.core.atomic_files import write_atomic
 from lit_hw.core.errors import SweepConfigError, describe, is_interruption
 from lit_hw.core.kept_files import drop_kept_hydra_files, restore_hydra_files
@@ -32,18 +33,10 @@ NON_RELAUNCHING_STRATEGIES = ("ddp_spawn", "ddp_fork", "ddp_notebook", "fsdp_spa
 SAFE_LAUNCHERS = ("GpuPoolLauncher", "SlurmLauncher")
 
 
-def device_count(devices, accelerator) -> int:
-    if isinstance(devices, int) and devices > 0:
-        return devices
-    if isinstance(devices, (list, tuple)) or hasattr(devices, "__len__") and not isinstance(devices, str):
-        return len(devices)
-    text = str(devices).strip()
-    if "," in text:
-        return len([d for d in text.split(",") if d.strip()])
-    if text.lstrip("-").isdigit() and int(text) > 0:
-        return int(text)
-    if str(accelerator) == "cpu":  # auto / -1 on CPU: one process
-        return 1
+def visible_gpus(accelerator) -> int:
+    """The GPUs that ``trainer.devices=auto`` (or -1) takes in this process; none on the CPU."""
+    if str(accelerator) == "cpu":
+        return 0
     import torch
 
     return torch.cuda.device_count()
@@ -57,11 +50,8 @@ def refuse_ddp_that_reruns_the_sweep(cfg: DictConfig) -> None:
         return
     if strategy.startswith(NON_RELAUNCHING_STRATEGIES):
         return
-    if (
-        device_count(cfg.trainer.get("devices", 1), cfg.trainer.get("accelerator"))
-        * int(cfg.trainer.get("num_nodes", 1) or 1)
-        < 2
-    ):
+    devices = device_count(cfg.trainer.get("devices", 1), visible_gpus(cfg.trainer.get("accelerator")))
+    if devices * int(cfg.trainer.get("num_nodes", 1) or 1) < 2:
         return
     launcher = str(HydraConfig.get().launcher.get("_target_", ""))
     if launcher.endswith(SAFE_LAUNCHERS):

@@ -30,6 +30,7 @@ from hydra.errors import CompactHydraException
 from omegaconf import open_dict
 
 from lit_hw.config.cli import override_key
+from lit_hw.config.override_keys import SWEEP_SWITCHES
 from lit_hw.core.kept_files import drop_kept_hydra_files, keep_hydra_files, restore_hydra_files
 from lit_hw.core.run_files import FINISHED, is_rank_zero, read_metrics, run_finished
 
@@ -95,8 +96,6 @@ def refuse_to_overwrite(sweep_dir: str | Path, resume_sweep: bool) -> None:
         )
 
 
-# the one argument a resume may add or change: everything else decides what the kept jobs computed
-MAY_CHANGE_ON_RESUME = ("resume_sweep",)
 SAVED_SWEEP = "multirun.yaml"
 
 
@@ -124,7 +123,7 @@ def changed_arguments(saved: list[str], now: list[str]) -> list[str]:
     """``key=value (was key=other)`` for each argument that differs, ``resume_sweep`` aside."""
 
     def by_key(overrides):
-        return {override_key(o): "".join(o.split()) for o in overrides if override_key(o) not in MAY_CHANGE_ON_RESUME}
+        return {override_key(o): "".join(o.split()) for o in overrides if override_key(o) not in SWEEP_SWITCHES}
 
     before, after = by_key(saved), by_key(now)
     return [

@@ -22,9 +22,18 @@ LEGACY_OTHER_FAMILY = {"sgd": ("betas",), "adam": ("momentum", "nesterov"), "ada
 
 
 def legacy_to_target(optim: dict) -> dict:
-    """{"name": "sgd", ...} of an old checkpoint -> {"_target_": "torch.optim.SGD", ...}."""
+    """The one reader of the spelling before lit_hw 0.2: an old checkpoint's {"name": "sgd", ...} becomes
+    {"_target_": "torch.optim.SGD", ...}; a config that adds it (``+optim.name=sgd``, beside the optim
+    group's ``_target_``) is told what replaced it. Any other ``optim`` passes as it is."""
     settings = dict(optim)
-    name = settings.pop("name")
+    name = settings.pop("name", None)
+    if name is None:
+        return settings
+    if "_target_" in settings:
+        raise ConfigError(
+            f"optim.name={name!r} is the spelling before lit_hw 0.2; pick the optimizer with optim=adam, "
+            "optim=adamw or optim=sgd (or optim._target_=torch.optim.<Class>)"
+        )
     if name not in LEGACY_NAMES:
         raise ConfigError(f"optim.name={name!r} is not known; choose one of {', '.join(LEGACY_NAMES)}")
     for key in LEGACY_OTHER_FAMILY[name]:
@@ -37,7 +46,7 @@ def resolve_optimizer(optim: dict) -> tuple[type[torch.optim.Optimizer], dict]:
     accept silently or fail on only at its first step."""
     # the lr schedule shares the optim group (optim.scheduler=cosine) but is not an optimizer argument
     optim = {k: v for k, v in optim.items() if k not in SCHEDULE_KEYS}
-    settings = legacy_to_target(optim) if "name" in optim and "_target_" not in optim else dict(optim)
+    settings = legacy_to_target(optim)
     target = settings.pop("_target_", None)
     settings.pop("_partial_", None)
     try:

@@ -40,30 +40,19 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.config.cli import override_key, quote_override_value
+from lit_hw.config.override_keys import SWEEP_ONLY_HYDRA_KEYS
 from lit_hw.core.dir_lock import holder
 from lit_hw.core.errors import ConfigError, UserError
-from lit_hw.core.run_files import read_metrics
+from lit_hw.core.run_files import DDP_RUN_VARS, read_metrics
 from lit_hw.sweeps.launchers.gpu_slots import resolve_slots, threads_per_job
-from lit_hw.sweeps.launchers.job_process import RANK_ENV_VARS, run_job_process
+from lit_hw.sweeps.launchers.job_process import run_job_process
 from lit_hw.sweeps.launchers.job_return import JOB_RETURN_ENV, JOB_RETURN_FILE, SaveJobReturn, load_job_return
-from lit_hw.sweeps.launchers.launching import job_config, refused_job_return, stopped_job_return, without_hydra
+from lit_hw.sweeps.launchers.launching import finished_job, job_config, refused_job_return, stopped_job_return
 from lit_hw.sweeps.launchers.sweep_signals import SweepSignals, exit_interrupted, grace_seconds
 from lit_hw.sweeps.summary.hydra_callback import refresh_summary
 
 log = logging.getLogger(__name__)
 
-# Hydra overrides of the sweep that must not reach a job: the job is a single run in its own dir.
-SWEEP_ONLY_HYDRA_KEYS = (
-    "hydra/launcher",
-    "hydra.launcher",
-    "hydra/sweeper",
-    "hydra.sweeper",
-    "hydra.sweep",
-    "hydra.mode",
-    "hydra.run.dir",
-    "hydra.job.num",
-    "hydra.job.id",
-)
 CONSOLE_LOG = "console.log"
 
 
@@ -128,7 +117,8 @@ class GpuPool:
         return [o for o in hydra_overrides if not override_key(o).startswith(SWEEP_ONLY_HYDRA_KEYS)]
 
     def job_env(self, slot: str, return_file: Path) -> dict:
-        env = {k: v for k, v in os.environ.items() if k not in RANK_ENV_VARS}
+        # a job starts its own process group: nothing of an enclosing distributed run may reach it
+        env = {k: v for k, v in os.environ.items() if k not in DDP_RUN_VARS}
         env["CUDA_VISIBLE_DEVICES"] = slot
         threads = str(threads_per_job(len(self.slots) * self.jobs_per_slot, self.threads))
         env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, LIT_HW_GPU_POOL_SLOT=slot)
@@ -176,13 +166,6 @@ class GpuPool:
             return None
         self.started.add(idx)
 
-        ret = JobReturn(
-            overrides=list(overrides),
-            cfg=without_hydra(sweep_config),
-            hydra_cfg=sweep_config,
-            working_dir=os.getcwd(),
-            task_name=sweep_config.hydra.job.name,
-        )
         reported = load_job_return(return_file)
         if stopped and (reported is None or reported[0] != JobStatus.COMPLETED):
             self.stopped[idx] = run_dir
@@ -194,25 +177,28 @@ class GpuPool:
                     run_dir,
                     f"job #{idx} stopped by {name} to the sweep (exit status {returncode})",
                 )
-        elif reported is not None:
-            ret.status, ret.return_value = reported
-        elif returncode == 0:
-            ret.status, ret.return_value = JobStatus.COMPLETED, None
-        elif returncode == 2 and (refused := _error_line(run_dir / CONSOLE_LOG)):
-            # the job refused a bad value in one line (lit_hw.config.cli.report_user_errors): bad input, which
-            # the sweep reports as such (lit_hw.sweeps.summary.hydra_callback.SweepSummary), not a crash
-            ret.status, ret.return_value = JobStatus.FAILED, UserError(refused)
         else:
-            ret.status = JobStatus.FAILED
-            ret.return_value = JobFailed(
-                f"job #{idx} ({' '.join(overrides)}) exited with status {returncode}: "
-                f"{_last_line(run_dir / CONSOLE_LOG)} (log: {run_dir / CONSOLE_LOG})"
-            )
+            status, value = reported or self.unreported_end(overrides, idx, returncode, run_dir)
+            ret = finished_job(overrides, sweep_config, run_dir, status, value)
         if ret.status == JobStatus.COMPLETED and returncode != 0:
             ret.status = JobStatus.FAILED
             ret.return_value = JobFailed(f"job #{idx} exited with status {returncode} after finishing")
         log.info("\t#%d %s in %.1f s", idx, "interrupted" if idx in self.stopped else ret.status.name.lower(), seconds)
         return self.job_ended(sweep_config, ret)
+
+    @staticmethod
+    def unreported_end(overrides: Sequence[str], idx: int, returncode: int, run_dir: Path) -> tuple[JobStatus, object]:
+        """(status, return value or exception) of a job that wrote no return file, from its exit status."""
+        if returncode == 0:
+            return JobStatus.COMPLETED, None
+        if returncode == 2 and (refused := _error_line(run_dir / CONSOLE_LOG)):
+            # the job refused a bad value in one line (lit_hw.config.cli.report_user_errors): bad input, which
+            # the sweep reports as such (lit_hw.sweeps.summary.hydra_callback.SweepSummary), not a crash
+            return JobStatus.FAILED, UserError(refused)
+        return JobStatus.FAILED, JobFailed(
+            f"job #{idx} ({' '.join(overrides)}) exited with status {returncode}: "
+            f"{_last_line(run_dir / CONSOLE_LOG)} (log: {run_dir / CONSOLE_LOG})"
+        )
 
     def job_ended(self, sweep_config: DictConfig, ret: JobReturn) -> JobReturn:
         with self.lock:  # callbacks (e.g. the sweep summary) run one at a time, as under the basic launcher

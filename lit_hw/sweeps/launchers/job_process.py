@@ -18,17 +18,6 @@ from pathlib import Path
 from lit_hw.sweeps.launchers.sweep_signals import SweepSignals, passed_on
 
 log = logging.getLogger("lit_hw.sweeps.launchers.gpu_pool")
-# Set by an enclosing distributed run; a job must start its own process group.
-RANK_ENV_VARS = (
-    "RANK",
-    "LOCAL_RANK",
-    "WORLD_SIZE",
-    "LOCAL_WORLD_SIZE",
-    "NODE_RANK",
-    "GROUP_RANK",
-    "MASTER_PORT",
-    "TORCHELASTIC_RUN_ID",
-)
 # how often a thread waiting on a job looks for a signal to the sweep
 POLL_S = 0.2
 

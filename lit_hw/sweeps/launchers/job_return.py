@@ -23,6 +23,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.errors import CompactHydraException
 from hydra.experimental.callback import Callback
 
+from lit_hw.config.hydra_adapter import return_value
 from lit_hw.core.atomic_files import write_atomic
 from lit_hw.core.run_files import is_rank_zero
 
@@ -79,7 +80,7 @@ class SaveJobReturn(Callback):
         path = os.environ.get(JOB_RETURN_ENV)
         if not path or not is_rank_zero():
             return
-        write_atomic(path, dumps(job_return.status, job_return._return_value))
+        write_atomic(path, dumps(job_return.status, return_value(job_return)))
 
 
 def load_job_return(path: str | os.PathLike) -> tuple[JobStatus, Any] | None:

@@ -3,6 +3,7 @@ config and dir, and a record for a job that ended without reporting back (killed
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,12 +48,13 @@ def without_hydra(config: DictConfig) -> DictConfig:
 
 
 def finished_job(overrides, job_config: DictConfig, run_dir: Path, status: JobStatus, value) -> JobReturn:
-    """The JobReturn Hydra's run_job would have given this job."""
+    """The JobReturn Hydra's run_job would have given this job; its working dir is, as there, the job's
+    dir with ``hydra.job.chdir=true``, else the dir the sweep was started in (a job does not move)."""
     ret = JobReturn(
         overrides=list(overrides),
         cfg=without_hydra(job_config),
         hydra_cfg=job_config,
-        working_dir=str(run_dir),
+        working_dir=str(run_dir) if job_config.hydra.job.get("chdir") else os.getcwd(),
         task_name=job_config.hydra.job.name,
     )
     ret.status, ret.return_value = status, value

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from lit_hw.config.cli import override_key, quote_override_value
+from lit_hw.config.override_keys import SWEEP_SWITCHES
 from lit_hw.core.errors import ConfigError
 
 # SIGHUP too: gpu_pool's jobs have their own process groups, so a closed terminal reaches only the sweep
@@ -117,7 +118,7 @@ def resume_command(sweep_dir) -> str:
         command = [sys.executable, "-m", spec.name.removesuffix(".__main__")]
     else:
         command = [sys.executable, sys.argv[0]]
-    kept = [a for a in sys.argv[1:] if override_key(a) not in ("hydra.sweep.dir", "resume_sweep")]
+    kept = [a for a in sys.argv[1:] if override_key(a) not in ("hydra.sweep.dir", *SWEEP_SWITCHES)]
     sweep_dir = str(sweep_dir)
     if not PLAIN_VALUE.fullmatch(sweep_dir):  # Hydra's grammar reads ',' '=' quotes, brackets its own way
         sweep_dir = quote_override_value(sweep_dir)

@@ -20,6 +20,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from lit_hw.config.cli import override_key
+from lit_hw.config.hydra_adapter import return_value
 from lit_hw.config.resolvers import swept_keys
 from lit_hw.core.errors import UserError, print_error
 from lit_hw.core.run_files import stop
@@ -77,7 +78,7 @@ class SweepSummary(Callback):
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if config.hydra.mode != RunMode.MULTIRUN:
             return  # a single run, or a gpu_pool job in its own process: the launcher side summarizes
-        error = job_return._return_value  # the property would print Hydra's own line and raise it
+        error = return_value(job_return)  # the property would print Hydra's own line and raise it
         if (
             job_return.status == JobStatus.FAILED
             and isinstance(error, UserError)

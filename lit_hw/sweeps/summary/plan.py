@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# the sweeper whose job list follows from multirun.yaml alone
-BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+from lit_hw.config.hydra_adapter import BASIC_SWEEPER, expand_basic_sweep  # its job list follows from multirun.yaml
+
 SAVED_SWEEP = "multirun.yaml"
 
 
@@ -53,14 +53,13 @@ def multirun_settings(sweep_dir: Path) -> dict | None:
 
 def expand_sweep(arguments: list[str]) -> list[list[str]] | None:
     """Each job's overrides, by Hydra's own parser and BasicSweeper's cartesian expansion."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
         overrides = OverridesParser.create().parse_overrides(arguments)
         if any(getattr(o.value(), "shuffle", False) for o in overrides if o.is_sweep_override()):
             return None  # shuffled: each run draws its own order
-        (jobs,) = BasicSweeper.split_arguments(overrides, None)
+        jobs = expand_basic_sweep(overrides)
     except Exception:  # a glob needs the app's config loader; anything else Hydra refused here refused the sweep too
         return None
     return jobs

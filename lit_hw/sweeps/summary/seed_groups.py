@@ -17,15 +17,10 @@ import math
 import statistics
 
 from lit_hw.config.cli import override_key
+from lit_hw.config.override_keys import REPLICATE_KEYS
+from lit_hw.config.override_keys import SWEEP_SWITCHES as IGNORED_KEYS  # neither shown nor swept
 from lit_hw.core.run_files import as_float
 
-# overrides that replicate a configuration instead of changing it
-REPLICATE_KEYS = ("seed", "data.fold")
-# overrides that change neither what a job computes nor which configuration it belongs to: the summary
-# neither shows nor sweeps them. Hydra's override_dirname.exclude_keys (conf/hydra/default.yaml) lists
-# more, but those (experiment, data.data_dir, trainer.devices, ...) can change what a job computes:
-# they are kept out of job dir names only.
-IGNORED_KEYS = ("resume_sweep",)
 STATUS_COUNTS = {"n_ok": ("ok",), "n_diverged": ("diverged",), "n_failed": ("failed",)}
 
 
