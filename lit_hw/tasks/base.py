@@ -110,9 +110,10 @@ class Task(adapter.FastHookNames, L.LightningModule):
     def optimizer_steps_per_epoch(self) -> int | None:
         """Optimizer steps of a training epoch of the current fit (the progress bar's length); None
         before the train loader is set up."""
-        if self._trainer is None or not isinstance(self.trainer.num_training_batches, int):
+        trainer = adapter.attached_trainer(self)
+        if trainer is None or not isinstance(trainer.num_training_batches, int):
             return None
-        return adapter.optimizer_steps_per_epoch(self.trainer)
+        return adapter.optimizer_steps_per_epoch(trainer)
 
     @classmethod
     def load_from_checkpoint(
@@ -139,12 +140,14 @@ class Task(adapter.FastHookNames, L.LightningModule):
         }
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        trainer = adapter.attached_trainer(self)
+        datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
         checkpoint["lit_hw"] = self.checkpoint_info(datamodule)
 
     def configure_optimizers(self):
-        if self._trainer is not None:  # a fit: before Lightning reads its train limits, and before a schedule's length
-            adapter.plan_step_chunks(self.trainer)
+        trainer = adapter.attached_trainer(self)
+        if trainer is not None:  # a fit: before Lightning reads its train limits, and before a schedule's length
+            adapter.plan_step_chunks(trainer)
         optimizer = build_optimizer(self.parameters(), self.optim_config)
         if resolve_schedule(self.optim_config)[0] == "none":
             return optimizer  # also outside a Trainer (a schedule's length comes from the Trainer)

@@ -23,6 +23,7 @@ The Lightning internals used, each for speed or for these counts, and checked by
 2. ``LightningModule._current_fx_name``: Lightning sets it twice around every hook call, ~40
    times per step, through ``nn.Module.__setattr__``'s parameter/buffer checks.
 3. ``_TrainingEpochLoop._batches_that_stepped``: the step Lightning hands to its loggers.
+4. ``LightningModule._trainer``: whether a module is attached to a trainer (``.trainer`` raises if not).
 
 ``trainer.log_every_n_steps`` only paces metrics logged per step, and lit_hw logs its training
 metrics once per epoch; with chunks Lightning checks it at the end of each chunk.
@@ -59,10 +60,17 @@ def missing_internals() -> list[str]:
         missing.append(f"LightningModule.{FX_NAME}")
     if f"self.{LOGGER_STEP}" not in inspect.getsource(_TrainingEpochLoop):
         missing.append(f"_TrainingEpochLoop.{LOGGER_STEP}")
+    if "self._trainer" not in inspect.getsource(L.LightningModule.__init__):
+        missing.append("LightningModule._trainer")
     return missing
 
 
 PLAIN_STEPS_SUPPORTED = _step_hooks_present()
+
+
+def attached_trainer(module: L.LightningModule):
+    """The module's trainer, or None outside a fit/validate/test (where ``module.trainer`` raises)."""
+    return module._trainer
 
 
 class StepPlan(NamedTuple):
