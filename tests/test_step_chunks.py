@@ -128,3 +128,32 @@ def test_a_validation_interval_between_chunks_is_counted_in_steps():
         ConfigError, match=r"trainer.val_check_interval=3 is not a multiple of data.steps_per_execution=4"
     ):
         train(4, max_epochs=1, val_check_interval=3)
+
+
+def test_divergence_is_checked_every_n_optimizer_steps_by_the_worst_loss_of_a_chunk():
+    from types import SimpleNamespace
+
+    from lit_hw.callbacks.divergence import StopOnDivergence
+
+    callback = StopOnDivergence(max_loss=100.0, check_every_n_steps=5)
+    trainer = SimpleNamespace(global_step=0, current_epoch=0, should_stop=False)
+    checked = []
+    # loader batches of 4, 4 and 2 optimizer steps; the middle one hides a diverged step behind a calm last loss
+    for batch_idx, (step, worst) in enumerate([(4, 1.0), (8, 1e6), (10, 1.0)]):
+        trainer.global_step = step
+        outputs = {"loss": torch.tensor(1.0), "worst_loss": torch.tensor(worst)}
+        callback.on_train_batch_end(trainer, None, outputs, None, batch_idx)
+        checked.append(callback.diverged_at is not None)
+    assert checked == [False, True, True] and trainer.should_stop
+    assert callback.diverged_at["step"] == 8 and callback.diverged_at["loss"] == 1e6
+
+    # a batch that stays inside the window of the last check (steps 5..9) is not checked: no sync per step
+    sparse = StopOnDivergence(max_loss=100.0, check_every_n_steps=5)
+    trainer = SimpleNamespace(global_step=0, current_epoch=0, should_stop=False)
+    for step in (5, 8):
+        trainer.global_step = step
+        sparse.on_train_batch_end(trainer, None, {"loss": torch.tensor(1e6 if step == 8 else 1.0)}, None, 0)
+    assert sparse.diverged_at is None
+    trainer.global_step = 10
+    sparse.on_train_batch_end(trainer, None, {"loss": torch.tensor(1e6)}, None, 0)
+    assert sparse.diverged_at["step"] == 10
