@@ -26,7 +26,7 @@ from lit_hw.config.cli import in_multirun, quote_path_overrides, refuse_unreadab
 from lit_hw.config.resolvers import register_resolvers
 from lit_hw.core.dir_lock import dir_locked
 from lit_hw.core.kept_files import drop_kept_hydra_files
-from lit_hw.core.run_files import is_rank_zero
+from lit_hw.core.run_files import BEST_SUFFIX, is_rank_zero
 from lit_hw.run.console import metrics_table, print_config_tree, quiet_library_noise
 from lit_hw.run.loggers import build_loggers, log_final
 from lit_hw.sweeps.job import failure_recorded, refuse_ddp_that_reruns_the_sweep
@@ -127,12 +127,12 @@ def main(cfg: DictConfig):
     with lock:
         kept = prepare_job(cfg)  # resume_sweep=true: keep a finished job, continue an interrupted one
         if kept is not None:
-            return kept.get("final", {}).get(f"{cfg.monitor.metric}_best")
+            return kept.get("final", {}).get(cfg.monitor.metric + BEST_SUFFIX)
         with failure_recorded(output_dir / "metrics.json"):  # so a sweep summary shows the crash
             final = train(cfg)
         drop_kept_hydra_files(output_dir)  # a finished run continued in place: .hydra/ now describes this run
     # A sweeper (e.g. Optuna) optimizes the returned value.
-    return final.get(f"{cfg.monitor.metric}_best")
+    return final.get(cfg.monitor.metric + BEST_SUFFIX)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from lit_hw.core.errors import ConfigError
+from lit_hw.core.run_files import BEST_SUFFIX
 
 # logger class -> (the package it imports, the lit_hw extra that installs it)
 EXTRAS = {"MLFlowLogger": ("mlflow", "mlflow"), "WandbLogger": ("wandb", "wandb")}
@@ -225,7 +226,7 @@ def log_final(loggers, hparams: dict, final: dict, step: int) -> None:
     step. TensorBoard's HPARAMS tab wants the final metrics together with the hparams, as ``hp/<name>``.
     """
     numbers = {k: v for k, v in final.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    best = {k: v for k, v in numbers.items() if k.endswith("_best")}
+    best = {k: v for k, v in numbers.items() if k.endswith(BEST_SUFFIX)}
     for logger in loggers:
         kind = type(logger).__name__
         if best:
