@@ -4,7 +4,6 @@ resolvers, each checked against the configs that use it."""
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -59,19 +58,6 @@ def test_gpus_per_job_asks_for_none_on_the_cpu():
     assert gpus_per_job("auto", "auto") == 1
 
 
-def test_gpu_pool_job_gets_nothing_of_an_enclosing_distributed_run(monkeypatch):
-    from lit_hw.core.run_files import DDP_RUN_VARS
-    from lit_hw.sweeps.launchers.gpu_pool import GpuPool
-
-    for var in DDP_RUN_VARS:
-        monkeypatch.setenv(var, "3")
-    monkeypatch.setenv("SLURM_PROCID", "0")  # the allocation the sweep runs in is the job's too
-    pool = SimpleNamespace(slots=["0", "1"], jobs_per_slot=1, threads=None)
-    env = GpuPool.job_env(pool, "1", Path("job/.job_return.json"))
-    assert not set(DDP_RUN_VARS) & set(env)
-    assert env["SLURM_PROCID"] == "0" and env["CUDA_VISIBLE_DEVICES"] == "1"
-
-
 def test_rank_zero_reads_every_rank_variable(monkeypatch):
     from lit_hw.core.run_files import DDP_RANK_VARS, SLURM_RANK_VAR, is_rank_zero
 
@@ -82,19 +68,6 @@ def test_rank_zero_reads_every_rank_variable(monkeypatch):
         monkeypatch.setenv(var, "1")
         assert not is_rank_zero(), var
         monkeypatch.setenv(var, "0")
-
-
-@pytest.mark.parametrize("chdir", [False, True])
-def test_a_launcher_job_return_names_the_working_dir_as_hydra_does(tmp_path, chdir):
-    from hydra.core.utils import JobStatus
-    from omegaconf import OmegaConf
-
-    from lit_hw.sweeps.launchers.launching import finished_job
-
-    config = OmegaConf.create({"seed": 1, "hydra": {"job": {"name": "train", "chdir": chdir}}})
-    ret = finished_job(["seed=1"], config, tmp_path / "0_seed=1", JobStatus.COMPLETED, 0.5)
-    assert ret.working_dir == (str(tmp_path / "0_seed=1") if chdir else str(Path.cwd()))
-    assert ret.return_value == 0.5 and ret.overrides == ["seed=1"] and "hydra" not in ret.cfg
 
 
 def test_reproduce_sweep_sections_are_the_presets_that_sweep():

@@ -59,8 +59,7 @@ def sacct_works() -> bool:
 
 def result_written(job) -> bool:
     """Every task of the job has written its result (a DDP job has one per rank)."""
-    tasks = getattr(job, "_sub_jobs", None) or [job]
-    return all(task.paths.result_pickle.exists() for task in tasks)
+    return all(job.task(k).paths.result_pickle.exists() for k in range(job.num_tasks))
 
 
 def build_executor(launcher):
