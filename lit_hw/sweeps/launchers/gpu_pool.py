@@ -26,7 +26,6 @@ import logging
 import os
 import queue
 import signal
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -47,7 +46,13 @@ from lit_hw.core.run_files import DDP_RUN_VARS, read_metrics
 from lit_hw.sweeps.launchers.gpu_slots import resolve_slots, threads_per_job
 from lit_hw.sweeps.launchers.job_process import run_job_process
 from lit_hw.sweeps.launchers.job_return import JOB_RETURN_ENV, JOB_RETURN_FILE, SaveJobReturn, load_job_return
-from lit_hw.sweeps.launchers.launching import finished_job, job_config, refused_job_return, stopped_job_return
+from lit_hw.sweeps.launchers.launching import (
+    entrypoint_command,
+    finished_job,
+    job_config,
+    refused_job_return,
+    stopped_job_return,
+)
 from lit_hw.sweeps.launchers.sweep_signals import SweepSignals, exit_interrupted, grace_seconds
 from lit_hw.sweeps.summary.hydra_callback import refresh_summary
 
@@ -59,18 +64,6 @@ CONSOLE_LOG = "console.log"
 class JobFailed(CompactHydraException):
     """A gpu_pool job that exited non-zero without reporting its exception (e.g. a kill); one that refused
     a bad value (exit status 2, an ``error:`` line) is a UserError instead."""
-
-
-def entrypoint_command(entrypoint: str | None = None) -> list[str]:
-    """How this process was started (``python -m lit_hw.train`` or a script), to start each job the same way."""
-    if entrypoint:
-        return [sys.executable, "-m", entrypoint]
-    import __main__
-
-    spec = getattr(__main__, "__spec__", None)
-    if spec is not None and spec.name:
-        return [sys.executable, "-m", spec.name.removesuffix(".__main__")]
-    return [sys.executable, str(Path(sys.argv[0]).resolve())]
 
 
 class GpuPool:

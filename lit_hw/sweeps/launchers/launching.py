@@ -4,6 +4,7 @@ config and dir, and a record for a job that ended without reporting back (killed
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,19 @@ from lit_hw.sweeps.summary.hydra_callback import refresh_summary
 
 class JobLost(CompactHydraException):
     """A job that ended without returning (killed, cancelled, its node lost); one line in Hydra's output."""
+
+
+def entrypoint_command(entrypoint: str | None = None) -> list[str]:
+    """How this process was started (``python -m lit_hw.train`` or a script), or ``python -m <entrypoint>``:
+    a launcher starts each job the same way, and a stopped sweep says how to continue it."""
+    if entrypoint:
+        return [sys.executable, "-m", entrypoint]
+    import __main__
+
+    spec = getattr(__main__, "__spec__", None)
+    if spec is not None and spec.name:
+        return [sys.executable, "-m", spec.name.removesuffix(".__main__")]
+    return [sys.executable, str(Path(sys.argv[0]).resolve())]
 
 
 def job_config(

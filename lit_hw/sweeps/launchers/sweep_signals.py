@@ -111,18 +111,13 @@ def grace_seconds(value) -> float:
 def resume_command(sweep_dir) -> str:
     """The command that continues this sweep: this process's command line, its sweep dir fixed (a
     default dir holds the start time), plus resume_sweep=true."""
-    import __main__
+    from lit_hw.sweeps.launchers.launching import entrypoint_command
 
-    spec = getattr(__main__, "__spec__", None)
-    if spec is not None and spec.name:
-        command = [sys.executable, "-m", spec.name.removesuffix(".__main__")]
-    else:
-        command = [sys.executable, sys.argv[0]]
     kept = [a for a in sys.argv[1:] if override_key(a) not in ("hydra.sweep.dir", *SWEEP_SWITCHES)]
     sweep_dir = str(sweep_dir)
     if not PLAIN_VALUE.fullmatch(sweep_dir):  # Hydra's grammar reads ',' '=' quotes, brackets its own way
         sweep_dir = quote_override_value(sweep_dir)
-    return shlex.join([*command, *kept, f"hydra.sweep.dir={sweep_dir}", "resume_sweep=true"])
+    return shlex.join([*entrypoint_command(), *kept, f"hydra.sweep.dir={sweep_dir}", "resume_sweep=true"])
 
 
 def exit_interrupted(launcher: str, signum: int, interrupted: int, not_started: int, sweep_dir) -> NoReturn:
