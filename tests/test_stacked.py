@@ -103,7 +103,7 @@ def lr_sweeps(tmp_path_factory, real_mnist_dir):
         "callbacks.progress_bar.refresh_rate=0",
         *data_args(real_mnist_dir),
     ]  # fmt: skip (TensorBoard on)
-    sweeps = {}
+    sweeps = {"data": real_mnist_dir}
     for launcher in ("basic", "stacked"):
         sweeps[launcher] = tmp_path_factory.mktemp(launcher) / "sweep"
         run_cli("lit_hw.train", *args, f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweeps[launcher]}")
@@ -133,13 +133,28 @@ def test_a_stacked_job_looks_like_an_ordinary_job(lr_sweeps, tmp_path):
     job = lr_sweeps["stacked"] / "1_optim.lr=0.1"
     assert (job / ".hydra" / "overrides.yaml").is_file() and list((job / "tensorboard").glob("events.out.tfevents.*"))
     best = next((job / "checkpoints").glob("best-epoch*.ckpt"))
-    torch.load(best, weights_only=True)  # plain tensors and containers
+    checkpoint = torch.load(best, weights_only=True)  # plain tensors and containers
+    # what Lightning's own checkpoint of the ordinary job holds, from the member's own callbacks and optimizer
+    ordinary = torch.load(next((lr_sweeps["basic"] / job.name / "checkpoints").glob("best-epoch*.ckpt")),
+                          weights_only=True)  # fmt: skip
+    assert set(checkpoint) == set(ordinary)
+    assert set(checkpoint["callbacks"]) == set(ordinary["callbacks"])
+    assert checkpoint["optimizer_states"][0]["param_groups"][0]["lr"] == 0.1
+    assert checkpoint["loops"]["fit_loop"]["epoch_progress"] == ordinary["loops"]["fit_loop"]["epoch_progress"]
     task = Classifier.load_from_checkpoint(best, weights_only=True)
     assert isinstance(task.net, torch.nn.Module)
     record = json.loads((job / "metrics.json").read_text())
     run_cli("lit_hw.evaluate", f"ckpt_path={best}", "accelerator=cpu", f"hydra.run.dir={tmp_path}")
     evaluated = json.loads((tmp_path / "test_metrics.json").read_text())["test"]
     assert evaluated["test/acc"] == pytest.approx(record["final"]["test/acc"], abs=1e-6)
+    # and an ordinary run continues it: one more epoch, its history carried over
+    resumed = tmp_path / "resumed"
+    run_cli("lit_hw.train", f"resume={job}", "optim=sgd", "optim.lr=0.1", "optim.momentum=0.5", "trainer.max_epochs=3",
+            "trainer.limit_train_batches=4", "data.test_every_epoch=true", *QUICK, *data_args(lr_sweeps["data"]),
+            f"hydra.run.dir={resumed}")  # fmt: skip
+    history = json.loads((resumed / "metrics.json").read_text())["history"]
+    assert [row["epoch"] for row in history] == [0, 1, 2]
+    assert history[:2] == record["history"]
 
 
 def test_what_goes_into_a_stack():
@@ -148,10 +163,15 @@ def test_what_goes_into_a_stack():
     assert group_key(["data.batch_size=32"]) != group_key(["data.batch_size=64"])
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         assert why_not_stackable(compose("train", overrides=["model=cnn"])) is None
-        assert why_not_stackable(compose("train", overrides=["optim.scheduler=cosine"])) == "an lr scheduler"
-        assert why_not_stackable(compose("train", overrides=["model=autoencoder"])).startswith("task ")
-        assert why_not_stackable(compose("train", overrides=["callbacks=early_stopping"])) == "extra callbacks"
+        # what the Trainer does, a stack does too: schedules, other tasks, callbacks, precision, limits, presets
+        for overrides in (["optim.scheduler=cosine"], ["model=autoencoder"], ["experiment=toy_signals"],
+                          ["callbacks=early_stopping"], ["trainer.precision=bf16-mixed", "+task.grad_clip=1"],
+                          ["+trainer.max_steps=7", "trainer.limit_train_batches=5"], ["debug=profiler"]):  # fmt: skip
+            assert why_not_stackable(compose("train", overrides=overrides)) is None, overrides
         assert "RMSprop" in why_not_stackable(compose("train", overrides=["optim._target_=torch.optim.RMSprop"]))
+        assert "amsgrad" in why_not_stackable(compose("train", overrides=["+optim.amsgrad=true"]))
+        assert why_not_stackable(compose("train", overrides=["compile=true"])).startswith("compile=true")
+        assert why_not_stackable(compose("train", overrides=["trainer.devices=2"])) == "trainer.devices=2"
 
 
 @pytest.mark.slow
@@ -179,18 +199,18 @@ def test_stacked_sweep_groups_by_model_runs_the_rest_as_ordinary_jobs_and_resume
     assert json.loads(interrupted.read_text())["status"] == "ok"
     assert (sweep / "3_model=mlp,optim.lr=0.1" / "previous_attempts" / "1" / "metrics.json").is_file()
 
-    # a job a stack cannot reproduce (an lr schedule) runs as an ordinary job
+    # a job a stack cannot reproduce (Adam's amsgrad) runs as an ordinary job
     other = tmp_path / "other"
-    run_cli("lit_hw.train", *args[:-1], "optim.scheduler=step", f"hydra.sweep.dir={other}")
+    run_cli("lit_hw.train", *args[:-1], "+optim.amsgrad=true", f"hydra.sweep.dir={other}")
     assert all("stacked" not in r and r["status"] == "ok" for r in sweep_records(other).values())
 
 
 @pytest.mark.slow
-def test_gpu_pool_trains_one_stack_per_slot(tmp_path, random_mnist_dir):
+def test_stacks_on_gpu_pool_slots_one_stack_per_slot(tmp_path, random_mnist_dir):
     sweep = tmp_path / "sweep"
     run_cli("lit_hw.train", "-m", "model=linear,mlp", "optim.lr=0.01,0.1", "trainer.max_epochs=1",
-            "trainer.limit_train_batches=2", *QUICK, *data_args(random_mnist_dir), "hydra/launcher=gpu_pool",
-            "hydra.launcher.stacked=true", "hydra.launcher.cpu_slots=2", f"hydra.sweep.dir={sweep}")  # fmt: skip
+            "trainer.limit_train_batches=2", *QUICK, *data_args(random_mnist_dir), "hydra/launcher=stacked",
+            "hydra.launcher.cpu_slots=2", f"hydra.sweep.dir={sweep}")  # fmt: skip
     records = sweep_records(sweep)
     assert [r["status"] for r in records.values()] == ["ok"] * 4
     assert {tuple(r["stacked"]["jobs"]) for r in records.values()} == {
@@ -223,6 +243,29 @@ def test_a_stack_computes_what_each_member_computes_alone(model):
         mine = torch.autograd.grad(net(x).square().sum(), list(net.parameters()))
         for g_stack, g_alone in zip(grads, mine):
             torch.testing.assert_close(g_stack[i], g_alone, atol=1e-4, rtol=1e-4)
+    own = torch.randn(3, 5, 1, 28, 28)  # each member its own batch (members that differ in seed)
+    out = stack(own, per_member_input=True)
+    for i, net in enumerate(nets):
+        torch.testing.assert_close(out[i], net(own[i]), atol=1e-5, rtol=1e-5)
+
+
+def test_each_member_is_clipped_by_its_own_norm_and_follows_its_own_lr():
+    alone = [member_net(i) for i in range(3)]
+    stacked = [torch.stack([p.detach().clone() for p in ps]) for ps in zip(*(n.parameters() for n in alone))]
+    stack = StackedOptimizer(stacked, "torch.optim.SGD", [{"lr": 0.1}, {"lr": 0.2}, {"lr": 0.3}])
+    x, y = torch.randn(8, 12) * 10, torch.randint(0, 3, (8,))
+    for net in alone:
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+    for i, param in enumerate(stacked):
+        param.grad = torch.stack([list(net.parameters())[i].grad for net in alone])
+    stack.clip_member_grad_norms(0.5)
+    stack.set_lr(torch.tensor([0.05, 0.5, 0.0]))
+    stack.step()
+    for m, net in enumerate(alone):
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 0.5)
+        with torch.no_grad():
+            for p_alone, p_stacked in zip(net.parameters(), stacked):
+                torch.testing.assert_close(p_stacked[m], p_alone - [0.05, 0.5, 0.0][m] * p_alone.grad)
 
 
 @pytest.mark.parametrize(
@@ -234,3 +277,25 @@ def test_a_bad_launcher_setting_is_one_line(tmp_path, launcher, setting):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {setting}")
     assert not list((tmp_path / "sweep").glob("*/metrics.json"))  # no job ran
+
+
+@pytest.mark.slow
+def test_a_seed_sweep_of_regressors_stacks_each_seed_on_its_own_data(tmp_path):
+    """experiment=toy_signals seed=0,1,2: each model's three seeds train as one stack, each seed on its own
+    signals (the toy data is drawn from the seed), with the per-target R² of the basic launcher's jobs."""
+    small = ["data.n_train=256", "data.n_val=64", "data.n_test=64", "trainer.max_epochs=2", "logger=none",
+             "trainer=cpu", "trainer.enable_progress_bar=false"]  # fmt: skip
+    sweeps = {}
+    for launcher in ("basic", "stacked"):
+        sweeps[launcher] = tmp_path / launcher
+        run_cli("lit_hw.train", "-m", "experiment=toy_signals", "seed=0,1,2", *small, f"hydra/launcher={launcher}",
+                f"hydra.sweep.dir={sweeps[launcher]}")  # fmt: skip
+    basic, stacked = sweep_records(sweeps["basic"]), sweep_records(sweeps["stacked"])
+    assert list(basic) == list(stacked) and len(stacked) == 6
+    assert {len(r["stacked"]["jobs"]) for r in stacked.values()} == {3}
+    for name, ordinary in basic.items():
+        assert stacked[name]["status"] == ordinary["status"] == "ok"
+        r2 = {k: v for k, v in ordinary["final"].items() if k.startswith("test/r2_")}
+        assert len(r2) == 4
+        for key, value in r2.items():
+            assert stacked[name]["final"][key] == pytest.approx(value, abs=2e-3), (name, key)

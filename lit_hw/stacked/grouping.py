@@ -1,11 +1,11 @@
 """``hydra/launcher=stacked``: a sweep's small nets trained together, one stack per group of jobs.
 
-Jobs whose overrides differ only in STACKED_KEYS (the optimizer's scalars, the init scheme, the
-seed) build the same architecture on the same data, so they are grouped and trained as one
-vectorized model (lit_hw.stacked.training). Every other job, and any group that a stack
-cannot reproduce exactly (why_not_stackable), runs as an ordinary job, as the basic launcher
-runs it. A stacked job still gets its own dir, metrics.json, TensorBoard events, checkpoints and
-summary row (lit_hw.stacked.members).
+Jobs whose overrides differ only in STACKABLE_KEYS (lit_hw.config.override_keys: the optimizer's
+scalars, the init scheme, the seed) build the same architecture, so they are grouped and trained as
+one vectorized model under lightning.Trainer (lit_hw.stacked.run_stack). Every other job, and any
+job that a stack cannot train as the ordinary job is trained (why_not_stackable), runs as an
+ordinary job, as the basic launcher runs it. A stacked job still gets its own dir, metrics.json,
+TensorBoard events, checkpoints and summary row (lit_hw.stacked.members). The contract: lit_hw.stacked.
 """
 
 from __future__ import annotations
@@ -21,71 +21,50 @@ from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.config.checks import require_whole
 from lit_hw.config.cli import override_key
+from lit_hw.config.override_keys import STACKABLE_KEYS
 from lit_hw.core.run_files import read_metrics
 from lit_hw.stacked.optim import why_not_stackable as optimizer_not_stackable
 from lit_hw.stacked.run_stack import run_composed_stack
 from lit_hw.sweeps.launchers.launching import job_config
 from lit_hw.sweeps.launchers.sweep_signals import SweepSignals, exit_interrupted
 from lit_hw.sweeps.summary.hydra_callback import refresh_summary
+from lit_hw.tasks.schedules import SCHEDULE_KEYS
 
 log = logging.getLogger(__name__)
 
-# overrides that may differ within a stack: they change neither the architecture nor the data stream
-STACKED_KEYS = {
-    "seed",
-    "init",
-    "init.scheme",
-    "optim.lr",
-    "optim.momentum",
-    "optim.dampening",
-    "optim.weight_decay",
-    "optim.betas",
-    "optim.eps",
-}
-# the callbacks a stack reproduces (checkpoints, divergence, per-epoch seeding, progress)
-STACKED_CALLBACKS = {
-    "model_checkpoint",
-    "last_checkpoint",
-    "progress_bar",
-    "stop_on_divergence",
-    "checkpoint_on_interrupt",
-    "seed_each_epoch",
-}
-CLASSIFIER = "lit_hw.tasks.classifier.Classifier"
+# the tasks whose steps call their net once, on the batch's input, which is what a stack replays for
+# each member (lit_hw.stacked.module.replaying); their loss, metrics and hooks are their own
+STACKABLE_TASKS = (
+    "lit_hw.tasks.classifier.Classifier",
+    "lit_hw.tasks.regressor.Regressor",
+    "lit_hw.tasks.autoencoder.AutoEncoderTask",
+)
 
 
 def group_key(overrides: Sequence[str]) -> tuple[str, ...]:
-    return tuple(sorted(o for o in overrides if override_key(o) not in STACKED_KEYS))
+    return tuple(sorted(o for o in overrides if override_key(o) not in STACKABLE_KEYS))
 
 
 def why_not_stackable(cfg: DictConfig) -> str | None:
-    """None if a stack trains this job exactly as the ordinary job would, else the reason."""
+    """None if a stack trains this job as the ordinary job would, else the reason. Everything the Trainer
+    does (limits, precision, schedules, profiler, callbacks) a stack does too: what is left is what would
+    change the net that runs, the data stream it sees, or the state it starts from."""
     trainer = cfg.trainer
-    optim = OmegaConf.to_container(cfg.optim, resolve=True)
+    task = cfg.task.get("_target_")
     checks = [
-        (cfg.task.get("_target_") != CLASSIFIER, f"task {cfg.task.get('_target_')} (a stack trains classifiers)"),
-        (optim.get("scheduler", "none") not in (None, "none"), "an lr scheduler"),
-        (cfg.task.get("grad_clip") is not None, "task.grad_clip"),
-        (bool(cfg.get("compile")), "compile=true"),
-        (bool(cfg.get("resume") or cfg.get("ckpt_path")), "resume= or ckpt_path="),
-        (
-            str(trainer.get("precision", "32-true")) not in ("32", "32-true"),
-            f"trainer.precision={trainer.get('precision')}",
-        ),
+        (task not in STACKABLE_TASKS, f"task {task} (a stack trains {', '.join(STACKABLE_TASKS)})"),
+        (bool(cfg.get("compile")), "compile=true (a stack runs its members' nets uncompiled)"),
+        (bool(cfg.get("resume") or cfg.get("ckpt_path")), "resume= or ckpt_path= (a stack starts from each init)"),
+        # several devices shard the data stream over processes; a stack trains on one device
         (trainer.get("devices", 1) not in (1, "1", "auto"), f"trainer.devices={trainer.get('devices')}"),
         (trainer.get("strategy", "auto") not in ("auto", None), f"trainer.strategy={trainer.get('strategy')}"),
-        (trainer.get("max_steps", -1) not in (-1, None), "trainer.max_steps"),
-        (trainer.get("accumulate_grad_batches", 1) != 1, "trainer.accumulate_grad_batches"),
-        (bool(trainer.get("fast_dev_run")) or bool(trainer.get("overfit_batches")), "a debug preset"),
-        (bool(trainer.get("detect_anomaly")) or trainer.get("profiler") is not None, "a debug preset"),
-        (trainer.get("check_val_every_n_epoch", 1) != 1, "trainer.check_val_every_n_epoch"),
-        (bool(set(k for k, v in cfg.callbacks.items() if v is not None) - STACKED_CALLBACKS), "extra callbacks"),
     ]
     for failed, reason in checks:
         if failed:
             return reason
+    optim = OmegaConf.to_container(cfg.optim, resolve=True)
     target = optim.pop("_target_", None)
-    return optimizer_not_stackable(target, {k: v for k, v in optim.items() if "scheduler" not in k and k != "name"})
+    return optimizer_not_stackable(target, {k: v for k, v in optim.items() if k not in SCHEDULE_KEYS})
 
 
 class StackedSweep:

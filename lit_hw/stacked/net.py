@@ -3,7 +3,9 @@ backward for all members per minibatch.
 
 Small nets (this project's MLP is ~1 ms a step) leave most of a GPU, and much of a CPU's
 per-op overhead, unused; a stack of M members pays the per-op cost once for all of them.
-Each member keeps its own weights; ``keep(rows)`` drops members (e.g. ones that diverged).
+Each member keeps its own weights; ``keep(rows)`` drops members (e.g. ones that diverged). The
+members see one shared batch (B, ...), or each its own (M, B, ...) when their data streams differ
+(``per_member_input=True``: jobs that differ in ``seed`` draw their own splits and batch order).
 
 Two ways to run the stack, same results:
   layered  nets that list their modules (``stack_layers()``: the MLP and the linear net) whose
@@ -62,6 +64,7 @@ class StackedNet:
 
         # randomness="different": each member draws its own dropout masks, as if trained alone
         self._forward = vmap(one_member, in_dims=(0, 0, None), randomness="different")
+        self._forward_own_inputs = vmap(one_member, in_dims=(0, 0, 0), randomness="different")
         self.layers = layer_plan(nets[0]) if not buffers else None
 
     @property
@@ -78,17 +81,27 @@ class StackedNet:
     def eval(self) -> StackedNet:
         return self.train(False)
 
-    def __call__(self, x: torch.Tensor, weights: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-        """Every member's output; ``weights`` (a ``snapshot()``, or some of its rows) instead of the current ones."""
-        if self.layers is not None:
-            return self._layered(x, self.params if weights is None else weights)
-        if weights is None:
-            return self._forward(self.params, self.buffers, x)
-        params = {k: weights[k] for k in self.params}
-        return self._forward(params, {k: weights[k] for k in self.buffers}, x)
+    def to(self, device: torch.device) -> StackedNet:
+        """The weights on ``device`` (new leaf tensors: build the optimizer after this)."""
+        self.params = {k: v.detach().to(device).requires_grad_(v.requires_grad) for k, v in self.params.items()}
+        self.buffers = {k: v.to(device) for k, v in self.buffers.items()}
+        return self
 
-    def _layered(self, x: torch.Tensor, weights: dict[str, torch.Tensor]) -> torch.Tensor:
-        h, per_member = x, False  # until the first Linear, every member sees the same tensor
+    def __call__(
+        self, x: torch.Tensor, weights: dict[str, torch.Tensor] | None = None, per_member_input: bool = False
+    ) -> torch.Tensor:
+        """Every member's output; ``weights`` (a ``snapshot()``, or some of its rows) instead of the current
+        ones; ``per_member_input``: ``x`` holds one batch per member (M, B, ...)."""
+        if self.layers is not None:
+            return self._layered(x, self.params if weights is None else weights, per_member_input)
+        forward = self._forward_own_inputs if per_member_input else self._forward
+        if weights is None:
+            return forward(self.params, self.buffers, x)
+        params = {k: weights[k] for k in self.params}
+        return forward(params, {k: weights[k] for k in self.buffers}, x)
+
+    def _layered(self, x: torch.Tensor, weights: dict[str, torch.Tensor], per_member: bool) -> torch.Tensor:
+        h = x  # without per-member inputs, every member sees the same tensor until the first Linear
         for module, name in self.layers:
             if isinstance(module, nn.Flatten):
                 h = h.flatten(2 if per_member else 1)
@@ -100,7 +113,7 @@ class StackedNet:
                 else:  # (B, in) @ (in, M*out): one GEMM for all members
                     flat = w.reshape(members * out, -1).t()
                     h = torch.addmm(b.reshape(-1), h, flat) if b is not None else h @ flat
-                    h = h.view(len(x), members, out).transpose(0, 1)
+                    h = h.view(len(h), members, out).transpose(0, 1)
                     per_member = True
             else:
                 if self.skeleton.training is not module.training:

@@ -6,6 +6,11 @@ sweep is one stack, and each member keeps its own state (momentum buffer, Adam m
 count). The arithmetic is torch.optim's own (its single-tensor SGD and Adam, AdamW's decoupled
 decay), so member i follows exactly the path torch.optim would give it alone
 (tests/test_stacked.py checks 20 steps to 1e-6). ``keep(rows)`` drops members, e.g. diverged ones.
+
+It is a torch.optim.Optimizer, so Lightning drives it as it drives any (manual optimization,
+precision plugins, the step count): its one param group holds the stacked tensors, and the member
+scalars live in ``hyper``. ``set_lr`` takes each member's lr from its own lr scheduler, and
+``clip_member_grad_norms`` clips each member's gradient by its own norm.
 """
 
 from __future__ import annotations
@@ -39,21 +44,22 @@ def why_not_stackable(target: str, args: dict) -> str | None:
     return None
 
 
-class StackedOptimizer:
+class StackedOptimizer(torch.optim.Optimizer):
     """One optimizer step for a stack of members; ``member_args[i]`` are member i's torch.optim arguments."""
 
     def __init__(self, params: Sequence[torch.Tensor], target: str, member_args: Sequence[dict]):
         reason = why_not_stackable(target, {k: v for a in member_args for k, v in a.items()})
         if reason:
             raise ValueError(f"cannot stack {reason}")
-        self.params = list(params)
+        params = list(params)
+        super().__init__(params, {"lr": float(member_args[0]["lr"])})
         self.target = target
         full = [{**TORCH_DEFAULTS[target], **args} for args in member_args]
         nesterov = {bool(a.get("nesterov", False)) for a in full}
         if len(nesterov) > 1:
             raise ValueError("cannot stack members with and without nesterov")
         self.nesterov = nesterov.pop()
-        device = self.params[0].device
+        device = params[0].device
 
         def column(name, index=None):
             values = [a[name] if index is None else a[name][index] for a in full]
@@ -71,30 +77,58 @@ class StackedOptimizer:
             beta1, beta2 = column("betas", 0), column("betas", 1)
             self.hyper.update(beta1=beta1, one_minus_beta1=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2)
             self.hyper.update(eps=column("eps"), decay_factor=1 - self.hyper["lr"] * self.hyper["weight_decay"])
-        self.hyper["neg_lr"] = -self.hyper["lr"]
+        self.set_lr(self.hyper["lr"])
         # terms that are 0 for every member are skipped (a pass over every weight each)
         self.any = {k: bool((self.hyper[k] != 0).any()) for k in ("weight_decay", "momentum") if k in self.hyper}
-        self.state: list[dict] = [{} for _ in self.params]
+        self.slots: list[dict] = [{} for _ in params]  # per stacked tensor: momentum buffer or Adam moments
         self.steps = torch.zeros(len(member_args), dtype=torch.float64, device=device)
+
+    @property
+    def params(self) -> list[torch.Tensor]:
+        return self.param_groups[0]["params"]
 
     @property
     def members(self) -> int:
         return len(self.steps)
+
+    def set_lr(self, lr: torch.Tensor) -> None:
+        """Each member's learning rate (e.g. its schedule's value now), and the terms derived from it."""
+        self.hyper["lr"] = torch.as_tensor(lr, dtype=torch.float64, device=self.hyper["weight_decay"].device)
+        self.hyper["neg_lr"] = -self.hyper["lr"]
+        if self.target != "torch.optim.SGD":
+            self.hyper["decay_factor"] = 1 - self.hyper["lr"] * self.hyper["weight_decay"]
+
+    @torch.no_grad()
+    def clip_member_grad_norms(self, max_norm: float) -> None:
+        """torch.nn.utils.clip_grad_norm_ for each member alone: its gradient scaled by
+        max_norm / (its norm + 1e-6), at most 1."""
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if not grads:
+            return
+        norms = torch.stack([g.flatten(1).float().square().sum(1) for g in grads]).sum(0).sqrt()
+        scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+        for grad in grads:
+            grad.mul_(scale.to(grad.dtype).view(-1, *([1] * (grad.dim() - 1))))
 
     def _per_member(self, name: str, like: torch.Tensor) -> torch.Tensor:
         """Member scalars shaped to broadcast over a stacked tensor like ``like``."""
         return self.hyper[name].to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
 
     @torch.no_grad()
-    def step(self) -> None:
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:  # Lightning's precision plugins hand their hooks over as the closure
+            with torch.enable_grad():
+                loss = closure()
         self.steps += 1
-        for param, state in zip(self.params, self.state):
+        for param, state in zip(self.params, self.slots):
             if param.grad is None:
                 continue
             if self.target == "torch.optim.SGD":
                 self._sgd(param, param.grad, state)
             else:
                 self._adam(param, param.grad, state)
+        return loss
 
     def _sgd(self, param, grad, state) -> None:
         # in-place, broadcast per-member scalars, and no pass for a term that is 0 for every member: on a
@@ -141,23 +175,19 @@ class StackedOptimizer:
         step_size = (-self.hyper["lr"] / bias_correction1).to(param.dtype).view(shape)
         param.addcmul_(exp_avg.div(denom), step_size)
 
-    def zero_grad(self) -> None:
-        for param in self.params:
-            param.grad = None
-
     def keep(self, rows: torch.Tensor, params: Sequence[torch.Tensor]) -> None:
         """Keep only the members ``rows`` (indices into the stack); ``params`` are the new stacked leaves."""
-        self.params = list(params)
+        self.param_groups[0]["params"] = list(params)
         self.hyper = {k: v[rows] for k, v in self.hyper.items()}
         self.steps = self.steps[rows]
-        self.state = [{k: v[rows] for k, v in state.items()} for state in self.state]
+        self.slots = [{k: v[rows] for k, v in state.items()} for state in self.slots]
 
     def member_state(self, i: int) -> dict:
         """Member i's state as a torch.optim state_dict would hold it (for its checkpoint)."""
         state = {}
         if self.target == "torch.optim.SGD" and float(self.hyper["momentum"][i]) == 0:
             return state  # torch keeps no buffer without momentum
-        for index, param_state in enumerate(self.state):
+        for index, param_state in enumerate(self.slots):
             entry = {k: v[i].clone() for k, v in param_state.items()}
             if self.target != "torch.optim.SGD":
                 entry["step"] = torch.tensor(float(self.steps[i]))

@@ -1,9 +1,11 @@
-"""gpu_pool with ``hydra.launcher.stacked=true``: each slot trains a whole stack at a time.
+"""``hydra/launcher=stacked hydra.launcher.slots=...`` (or ``cpu_slots=...``): stacks on gpu_pool's slots.
 
 The jobs are grouped as hydra/launcher=stacked groups them (lit_hw.stacked.grouping); a group
 becomes one fresh ``python -m lit_hw.stacked.worker`` process on one slot (one GPU trains
 one stack), and a job that cannot be stacked runs as gpu_pool's ordinary job. Each stacked job
-still reports its own JobReturn, and the sweep callbacks (the summary) see it end.
+still reports its own JobReturn, and the sweep callbacks (the summary) see it end. StackedPool is
+gpu_pool (lit_hw.sweeps.launchers.gpu_pool) with its units of work planned and run here: gpu_pool
+itself knows nothing of stacks.
 
 The worker gets its composed jobs as a pickle on its standard input (from this process, never
 through a file: a file in a sweep dir is data, and unpickling runs code), and reports each job's
@@ -27,6 +29,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import read_write
 
 from lit_hw.stacked.grouping import StackedSweep
+from lit_hw.sweeps.launchers.gpu_pool import GpuPool
 from lit_hw.sweeps.launchers.job_return import decode
 from lit_hw.sweeps.launchers.launching import finished_job, stopped_job_return
 
@@ -34,14 +37,31 @@ log = logging.getLogger(__name__)
 STACKS_DIR = ".stacks"
 
 
-def plan_units(pool, job_overrides, initial_job_idx: int) -> list[tuple[str, list]]:
-    """("job", [(idx, overrides)]) for an ordinary job, ("stack", [(idx, overrides), ...]) for a group."""
-    sweep = StackedSweep(pool.hydra_context, pool.task_function, pool.config)
-    units = []
-    for members in sweep.plan(job_overrides, initial_job_idx):
-        jobs = [(idx, overrides) for idx, overrides, _ in members]
-        units.append(("stack" if len(jobs) > 1 else "job", jobs))
-    return units
+class StackedPool(GpuPool):
+    """gpu_pool whose units are stacks: each group of stackable jobs (at most ``max_stack``) is one unit."""
+
+    name = "stacked"
+
+    def __init__(self, *, max_stack: int | None = None, **pool_options):
+        super().__init__(**pool_options)
+        self.sweep = StackedSweep(self.hydra_context, self.task_function, self.config, max_stack=max_stack)
+
+    def plan_units(self, job_overrides, initial_job_idx: int) -> list[tuple[str, list]]:
+        """("job", [(idx, overrides)]) for an ordinary job, ("stack", [(idx, overrides), ...]) for a group."""
+        units = []
+        for members in self.sweep.plan(job_overrides, initial_job_idx):
+            jobs = [(idx, overrides) for idx, overrides, _ in members]
+            size = self.sweep.max_stack or len(jobs)
+            for start in range(0, len(jobs), size):
+                chunk = jobs[start : start + size]
+                units.append(("stack" if len(chunk) > 1 else "job", chunk))
+        return units
+
+    def run_unit(self, unit, slots: queue.Queue) -> list[JobReturn | None]:
+        kind, jobs = unit
+        if kind == "stack":
+            return run_stack_on_slot(self, jobs, slots)
+        return super().run_unit(unit, slots)
 
 
 def read_returns(path: Path) -> dict[int, tuple]:

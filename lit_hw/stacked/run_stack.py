@@ -1,4 +1,4 @@
-"""Run one stack of composed jobs (hydra/launcher=stacked, or a gpu_pool slot with stacked=true).
+"""Run one stack of composed jobs (hydra/launcher=stacked, in the sweep's process or on a slot).
 
 Each job arrives composed: (its number, its overrides, its Hydra job config, its run dir). Under
 ``resume_sweep=true`` a finished job is kept as it is; an interrupted or failed one trains again
@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from lit_hw.core.errors import is_interruption
@@ -23,9 +25,11 @@ from lit_hw.core.kept_files import drop_kept_hydra_files, restore_hydra_files
 from lit_hw.core.run_files import read_metrics
 from lit_hw.run.console import quiet_library_noise
 from lit_hw.run.cpu_speed import apply_cpu_speed_settings
-from lit_hw.run.run_info import hparams_for_loggers
+from lit_hw.stacked.data import StreamsDataModule, data_streams
+from lit_hw.stacked.fan_out import MemberCallbacks
+from lit_hw.stacked.member_trainer import MemberTrainer
 from lit_hw.stacked.members import StackMember
-from lit_hw.stacked.training import StackTrainer
+from lit_hw.stacked.module import StackedTask
 from lit_hw.sweeps.launchers.launching import finished_job
 from lit_hw.sweeps.resume import job_action, set_aside_previous_attempt
 
@@ -62,7 +66,7 @@ def run_composed_stack(jobs: list[ComposedJob]) -> dict[int, JobReturn]:
             set_aside_previous_attempt(run_dir)
         members.append(StackMember(idx, overrides, sweep_config, run_dir))
     built = []
-    info = {"jobs": [m.run_dir.name for m in members], "data_seed": members[0].cfg.seed if members else None}
+    info = {"jobs": [m.run_dir.name for m in members]}
     try:
         for member in members:
             HydraConfig.instance().set_config(member.job_config)
@@ -83,29 +87,47 @@ def run_composed_stack(jobs: list[ComposedJob]) -> dict[int, JobReturn]:
     return returns
 
 
+def stack_trainer(members: list[StackMember], stack: StackedTask) -> L.Trainer:
+    """The Trainer of ``lit_hw.train``, built from the first member's config (the members share every
+    trainer setting), with the shared callbacks and the members' own behind MemberCallbacks."""
+    first = members[0]
+    views: list[MemberTrainer] = []
+    callbacks = [*first.shared_callbacks, MemberCallbacks(stack, views)]
+    trainer = instantiate(first.cfg.trainer, callbacks=callbacks, logger=False)
+    for member_index, member in enumerate(members):
+        member.view = MemberTrainer(trainer, stack, member_index, member.callbacks, member.loggers,
+                                    member.datamodule, member.cfg.paths.output_dir)  # fmt: skip
+        views.append(member.view)
+    stack.attach(views)
+    return trainer
+
+
 def train_members(members: list[StackMember]) -> dict[int, JobReturn]:
-    device = stack_device(members[0].cfg)
-    progress = members[0].cfg.trainer.get("enable_progress_bar", True) is not False
-    log.info("stack of %d jobs on %s: %s", len(members), device, ", ".join(m.run_dir.name for m in members))
+    datamodules, streams = data_streams([m.datamodule for m in members])
+    datamodule = datamodules[0] if len(datamodules) == 1 else StreamsDataModule(datamodules)
+    stack = StackedTask([m.task for m in members], streams if len(datamodules) > 1 else None)
+    log.info("stack of %d jobs (%d data stream(s)): %s", len(members), len(datamodules),
+             ", ".join(m.run_dir.name for m in members))  # fmt: skip
     returns = {}
     try:
-        trainer = StackTrainer(members, device, progress=progress)
-        trainer.fit()
-        tests = trainer.test() if members[0].cfg.get("test", True) else [{} for _ in members]
+        trainer = stack_trainer(members, stack)
+        trainer.fit(stack, datamodule=datamodule, weights_only=True)
+        stack.detach()
+        tests = [m.test() if m.cfg.get("test", True) else [] for m in members]
     except BaseException as err:
-        status = "interrupted" if is_interruption(err) else "failed"
+        # Lightning turns Ctrl-C into SystemExit(1) once the callbacks have recorded it
+        stopped = is_interruption(err) or isinstance(err, SystemExit)
         for member in members:
-            member.fail(err, status)
+            member.fail(err, "interrupted" if stopped else "failed")
             returns[member.idx] = member_return(member, JobStatus.FAILED, err)
-        if is_interruption(err):  # Ctrl-C or SIGTERM stops the sweep, not only this stack
+        if stopped:  # Ctrl-C or SIGTERM stops the sweep, not only this stack
             raise
         log.error("the stack failed: %s: %s", type(err).__name__, err)
         return returns
     for member, test in zip(members, tests):
-        value = member.finish(test, hparams_for_loggers(member.cfg))
+        value = member.finish(test)
         returns[member.idx] = member_return(member, JobStatus.COMPLETED, value)
-        final = member.record.final
-        log.info(
-            "#%d %s: %s, test/acc %s", member.idx, member.run_dir.name, member.record.status, final.get("test/acc")
-        )
+        log.info("#%d %s: %s, %s", member.idx, member.run_dir.name, member.record.status,
+                 ", ".join(f"{k} {v:.4g}" for k, v in member.record.final.items()
+                           if k.startswith("test/") and isinstance(v, float)))  # fmt: skip
     return returns

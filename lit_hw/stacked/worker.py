@@ -1,6 +1,6 @@
 """One gpu_pool slot training one stack: ``python -m lit_hw.stacked.worker < <pickled spec>``.
 
-gpu_pool (``hydra.launcher.stacked=true``) composes the jobs of a group in the sweep process and
+hydra/launcher=stacked with slots (lit_hw.stacked.pool) composes the jobs of a group in the sweep process and
 starts this module as a fresh process with ``CUDA_VISIBLE_DEVICES`` set to its slot, as it does for
 an ordinary job. The composed jobs and the file to report to arrive pickled on standard input,
 straight from the sweep process (never from a file: a file in a sweep dir is data, and unpickling
@@ -21,6 +21,7 @@ import sys
 
 from hydra.core.utils import setup_globals
 
+from lit_hw.config.hydra_adapter import return_value
 from lit_hw.config.resolvers import register_resolvers
 from lit_hw.core.atomic_files import write_atomic
 from lit_hw.sweeps.launchers.job_return import encode
@@ -42,7 +43,7 @@ def main() -> int:
             if signals.stopping:  # run_composed_stack recorded the members interrupted
                 return 128 + signals.signum
             raise
-    report = {str(idx): encode(ret.status, ret._return_value) for idx, ret in returns.items()}
+    report = {str(idx): encode(ret.status, return_value(ret)) for idx, ret in returns.items()}
     write_atomic(spec["returns"], json.dumps(report))
     return 0
 

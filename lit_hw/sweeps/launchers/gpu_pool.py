@@ -78,10 +78,8 @@ class GpuPool:
         cpu_slots=None,
         threads_per_job=None,
         entrypoint=None,
-        stacked: bool = False,
         interrupt_grace_s: float = 30,
     ):
-        self.stacked = bool(stacked)  # each slot trains a stack of jobs at a time (lit_hw.stacked.gpu_pool_slots)
         self.hydra_context = hydra_context
         self.task_function = task_function
         self.config = config
@@ -200,6 +198,18 @@ class GpuPool:
         return ret
 
     # -- the pool --------------------------------------------------------------------------------
+    name = "gpu_pool"  # in the sweep's messages
+
+    def plan_units(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[tuple[str, list]]:
+        """The pool's units of work, each (kind, [(job number, overrides), ...]): here every job alone. A
+        subclass may put several jobs in one unit (hydra/launcher=stacked with slots trains a stack per unit)."""
+        return [("job", [(initial_job_idx + i, list(o))]) for i, o in enumerate(job_overrides)]
+
+    def run_unit(self, unit: tuple[str, list], slots: queue.Queue) -> list[JobReturn | None]:
+        """Each job's JobReturn of one unit (None: a signal stopped the sweep before it started)."""
+        _, jobs = unit
+        return [self.run_one(jobs[0][1], jobs[0][0], slots)]
+
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
         setup_globals()
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
@@ -219,31 +229,20 @@ class GpuPool:
 
         self.started, self.stopped = set(), {}
 
-        def run(unit) -> list[JobReturn | None]:
-            kind, jobs = unit
-            if kind == "stack":
-                return run_stack_on_slot(self, jobs, slots)
-            return [self.run_one(jobs[0][1], jobs[0][0], slots)]
-
         try:
-            # held from before the stacks are planned (composing every job takes a while) until every
-            # thread is done, so that a signal at any point stops the jobs and ends in exit_interrupted
+            # held from before the units are planned (a subclass may compose every job, which takes a while)
+            # until every thread is done, so that a signal at any point stops the jobs and ends in exit_interrupted
             with SweepSignals() as self.signals:
-                if self.stacked:
-                    from lit_hw.stacked.gpu_pool_slots import plan_units, run_stack_on_slot
-
-                    units = plan_units(self, job_overrides, initial_job_idx)
-                else:
-                    units = [("job", [(initial_job_idx + i, list(o))]) for i, o in enumerate(job_overrides)]
+                units = self.plan_units(job_overrides, initial_job_idx)
                 with ThreadPoolExecutor(max_workers=width, thread_name_prefix="gpu_pool") as pool:
-                    results = list(pool.map(run, units))
+                    results = list(pool.map(lambda unit: self.run_unit(unit, slots), units))
         except KeyboardInterrupt:  # SIGINT held elsewhere (a launch outside the main thread)
             refresh_summary(self.config.hydra.sweep.dir)
             raise
         if self.signals.stopping:
             interrupted = [d for d in self.stopped.values() if (read_metrics(d) or {}).get("status") == "interrupted"]
             exit_interrupted(
-                "gpu_pool",
+                self.name,
                 self.signals.signum,
                 interrupted=len(interrupted),
                 not_started=len(job_overrides) - len(self.started),

@@ -14,9 +14,14 @@ import sys
 from pathlib import Path
 
 PLUGIN_ROOT = str(Path(__file__).resolve().parent / "plugin_root")
+# a feature package above sweeps may bring its own launcher the same way, in <its folder>/plugin_root
+# (lit_hw/stacked: hydra/launcher=stacked); found by place, so that sweeps imports nothing above it
+PLUGIN_ROOTS = [PLUGIN_ROOT, *sorted(str(p) for p in Path(__file__).resolve().parents[2].glob("*/plugin_root"))]
 
 
 def register_hydra_plugins() -> None:
-    """Make ``hydra_plugins.lit_hw_launchers`` importable; call before ``@hydra.main`` runs."""
-    if PLUGIN_ROOT not in sys.path:
-        sys.path.append(PLUGIN_ROOT)
+    """Make ``hydra_plugins.lit_hw_launchers`` (and the other roots' plugins) importable; call before
+    ``@hydra.main`` runs."""
+    for root in PLUGIN_ROOTS:
+        if root not in sys.path:
+            sys.path.append(root)

@@ -28,7 +28,6 @@ class GpuPoolLauncher(Launcher):
         cpu_slots=None,
         threads_per_job=None,
         entrypoint=None,
-        stacked=False,
         interrupt_grace_s: float = 30,
     ) -> None:
         self.options = dict(
@@ -37,7 +36,6 @@ class GpuPoolLauncher(Launcher):
             cpu_slots=cpu_slots,
             threads_per_job=threads_per_job,
             entrypoint=entrypoint,
-            stacked=stacked,
             interrupt_grace_s=interrupt_grace_s,
         )
         self.pool: GpuPool | None = None
