@@ -112,12 +112,13 @@ CLAIMS = [
 
 
 def command_of(results: dict, section: str) -> str:
+    """The command as it ran, all its overrides included, less only where reproduce put its output."""
     if section == "theory":
         return THEORY
     command = results.get(section, {}).get("command")
-    return (
-        command.split(" hydra.sweep.dir")[0].split(" hydra.run.dir")[0] if command else f"(section {section} not run)"
-    )
+    if not command:
+        return f"(section {section} not run)"
+    return " ".join(arg for arg in command.split(" ") if not arg.startswith(("hydra.sweep.dir=", "hydra.run.dir=")))
 
 
 def measure_claims(results: dict, theory: dict | None) -> list[dict]:
