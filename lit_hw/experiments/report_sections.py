@@ -230,7 +230,7 @@ def toy4_backprop_text(bp: dict | None) -> str:
         "\n### Backprop by hand for the toy models (`lit_hw/experiments/theory/toy4_backprop.py`)\n\n"
         f"Closed-form gradients of (1/N)Σ(p − y)² + (λ/2)‖θ‖² (λ = {bp['lambda']}) against autograd, float64, "
         f"{bp['trials']} random batches of {bp['batch']} points; largest absolute difference per comparison:\n\n"
-        + markdown_table(["comparison", "max |hand − autograd|"], [[k, f"{v:.3g}"] for k, v in rows])
+        + markdown_table(["comparison", "largest abs(hand − autograd)"], [[k, f"{v:.3g}"] for k, v in rows])
         + f"\nLargest difference overall: {bp['max_abs_diff']:.3g} (bound {bp['bound']:g}): "
         f"{'within' if bp['within_bound'] else '**over**'} the bound.\n\n"
         f"At a tie of the max ({tie['tied_pools']} tied pools in the deliberate case) the max has no derivative: "
