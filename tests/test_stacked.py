@@ -299,3 +299,21 @@ def test_a_seed_sweep_of_regressors_stacks_each_seed_on_its_own_data(tmp_path):
         assert len(r2) == 4
         for key, value in r2.items():
             assert stacked[name]["final"][key] == pytest.approx(value, abs=2e-3), (name, key)
+
+
+def test_a_classifier_stack_vectorizes_the_classifiers_own_loss():
+    """The stack's one-call loss of M classifiers equals each member's own training_loss and correct count."""
+    from lit_hw.stacked.replay import ReplayedNet, replaying
+
+    net = {"_target_": "lit_hw.nets.linear.LinearNet"}
+    tasks = [Classifier(net=net, optim={"_target_": "torch.optim.SGD", "lr": 0.1}) for _ in range(3)]
+    x, y = torch.randn(3, 8, 1, 28, 28), torch.randint(0, 10, (3, 8))
+    logits = torch.stack([task.net(x[i]) for i, task in enumerate(tasks)])
+    for batch in ((x[0], y[0]), (x, y)):  # one batch for all, or one per member
+        losses, sums = tasks[0].stacked_training_losses(logits, batch)
+        for i, task in enumerate(tasks):
+            own = batch if batch[1].dim() == 1 else (batch[0][i], batch[1][i])
+            task._train_correct = torch.zeros((), dtype=torch.long)
+            with replaying(task, ReplayedNet("Classifier"), own[0], logits[i]):
+                torch.testing.assert_close(losses[i], task.training_loss(own))
+            assert int(sums["_train_correct"][i]) == int(task._train_correct)

@@ -23,8 +23,10 @@ all members (faster than vmap on a CPU: lit_hw.nets.mlp, lit_hw.nets.linear).
 
 What a task offers: its steps call ``self.net`` once, on the batch's input ``batch[0]`` (``training_loss``
 and ``validation_step``); the stack answers that call with the member's rows of the stacked output, so
-the task's own loss, metrics and epoch hooks serve each member (lit_hw.stacked.module). Testing needs
-nothing: each member is tested by its own Trainer, as an ordinary job is.
+the task's own loss, metrics and epoch hooks serve each member (lit_hw.stacked.module). A task may also
+offer ``stacked_training_losses(outputs, batch) -> (losses (M,), {epoch sum: (M,)})``, its training loss
+for all members in one call (the classifier does: one kernel instead of M). Testing needs nothing: each
+member is tested by its own Trainer, as an ordinary job is.
 
 Per member: weights, optimizer state and scalars, lr schedule, gradient clipping (by its own norm),
 callbacks (checkpoints, divergence, run record, interrupt checkpoint, early stopping, a user's own:

@@ -8,7 +8,8 @@ and at a train epoch's end after the task's own hook (where the members log thei
 After each hook that can stop a run it looks at the member's ``should_stop``: set after a training
 batch (a divergence), the member leaves the stack at once; at the epoch's end, the members that stopped
 are done, and the stack stops when all are. Each member's loggers get its epoch's metrics at the
-epoch's end, at its own step.
+epoch's end, at its own step. Not passed on: the per-batch validation hooks and the backward and
+optimizer hooks (one backward and one step serve every member).
 """
 
 from __future__ import annotations

@@ -64,6 +64,7 @@ class StackedTask(L.LightningModule):
         self.grad_clip = tasks[0].grad_clip
         self.optimizer: StackedOptimizer | None = None
         self.member_optimizers: list[torch.optim.Optimizer] = []
+        self.epoch_sums: dict[str, torch.Tensor] = {}  # per member, what Task.training_step sums over an epoch
 
     # -- members -------------------------------------------------------------------------------
     def attach(self, views: list) -> None:
@@ -131,8 +132,7 @@ class StackedTask(L.LightningModule):
         """Every stacked member's output on its own batch: (rows, B, ...)."""
         if self.streams is None:
             return self.stack(batch[0])
-        streams = torch.tensor([self.streams[m] for m in self.rows], device=batch[0].device)
-        return self.stack(batch[0].index_select(0, streams), per_member_input=True)
+        return self.stack(batch[0].index_select(0, self.stream_rows(batch[0])), per_member_input=True)
 
     # -- training ------------------------------------------------------------------------------
     def configure_optimizers(self):
@@ -190,24 +190,40 @@ class StackedTask(L.LightningModule):
             if self.schedule_interval == "step":
                 self.step_schedules()
             with torch.no_grad():  # NaN counts as worst: a divergence must not hide behind max()
-                detached = torch.nan_to_num(losses.detach().float(), nan=math.inf)
+                detached = losses.detach().float()
+                detached = torch.where(torch.isnan(detached), math.inf, detached)
                 worst = detached if worst is None else torch.maximum(worst, detached)
         adapter.count_logger_steps(self.trainer)
         return {"loss": losses.detach() if losses is not None else None, "worst_loss": worst, "rows": list(self.rows)}
 
     def member_losses(self, batch) -> torch.Tensor:
-        """Each stacked member's training loss, computed by its own task from its rows of the output."""
+        """Each stacked member's training loss, computed by its task from its rows of the output: by the
+        task's ``stacked_training_losses`` for all members at once if it has one, else by each member's own
+        ``training_loss``. The epoch's sums that Task.training_step keeps are kept per member here."""
         outputs = self.stack_outputs(batch)
-        losses = []
-        for row, member in enumerate(self.rows):
-            task, own = self.tasks[member], self.member_batch(batch, member)
-            with replaying(task, self.replays[member], own[0], outputs[row]):
-                loss = task.training_loss(own)
-            # the epoch's sums that Task.training_step keeps, and its on_train_epoch_end logs
-            task._train_loss_sum += loss.detach() * len(own[0])
-            task._train_count += len(own[0])
-            losses.append(loss)
-        return torch.stack(losses)
+        vectorized = getattr(self.tasks[0], "stacked_training_losses", None)
+        members = torch.tensor(self.rows, device=outputs.device)
+        if vectorized is not None:
+            own = batch if self.streams is None else tuple(t.index_select(0, self.stream_rows(t)) for t in batch)
+            losses, sums = vectorized(outputs, own)
+        else:
+            losses, sums = [], {}
+            for row, member in enumerate(self.rows):
+                task, own = self.tasks[member], self.member_batch(batch, member)
+                with replaying(task, self.replays[member], own[0], outputs[row]):
+                    losses.append(task.training_loss(own))
+            losses = torch.stack(losses)
+        size = outputs.shape[1]
+        sums = {"_train_loss_sum": losses.detach() * size, "_train_count": torch.full_like(members, size), **sums}
+        for name, values in sums.items():
+            total = self.epoch_sums.setdefault(
+                name, torch.zeros(len(self.tasks), dtype=values.dtype, device=values.device)
+            )
+            total.index_add_(0, members, values)
+        return losses
+
+    def stream_rows(self, like: torch.Tensor) -> torch.Tensor:
+        return torch.tensor([self.streams[m] for m in self.rows], device=like.device)
 
     # -- validation ----------------------------------------------------------------------------
     def validation_step(self, batch, batch_idx, dataloader_idx: int = 0):
@@ -229,11 +245,18 @@ class StackedTask(L.LightningModule):
     def on_train_epoch_start(self) -> None:
         for member in self.running():
             self.tasks[member].on_train_epoch_start()
+        self.epoch_sums = {}
         self.follow_schedules()  # an epoch schedule moved each member's lr on
+
+    def on_train_epoch_end(self) -> None:
+        for member in self.running():  # the epoch's sums, where the task's own hook reads them
+            task = self.tasks[member]
+            for name, total in self.epoch_sums.items():
+                setattr(task, name, int(total[member]) if name == "_train_count" else total[member])
+            task.on_train_epoch_end()
 
     on_fit_start = member_hook("on_fit_start")
     on_train_start = member_hook("on_train_start")
-    on_train_epoch_end = member_hook("on_train_epoch_end")
     on_validation_epoch_start = member_hook("on_validation_epoch_start")
     on_validation_epoch_end = member_hook("on_validation_epoch_end")
     on_train_end = member_hook("on_train_end")

@@ -46,6 +46,17 @@ class Classifier(Task):
             self._train_correct += (logits.argmax(1) == y).sum()
         return F.cross_entropy(logits, y)
 
+    def stacked_training_losses(self, logits, batch) -> tuple[torch.Tensor, dict]:
+        """training_loss for a stack of M classifiers at once (lit_hw.stacked): ``logits`` (M, B, C) on one
+        batch (x, y), or on M batches (y of shape (M, B)). Each member's loss (M,), and its correct count."""
+        y = batch[1]
+        members, size = logits.shape[:2]
+        targets = y.expand(members, size) if y.dim() == 1 else y
+        losses = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(members, size)
+        with torch.no_grad():
+            correct = (logits.argmax(-1) == targets).sum(1)
+        return losses.mean(1), {"_train_correct": correct}
+
     def on_train_epoch_end(self):
         super().on_train_epoch_end()
         self.log("train/acc", self._train_correct.float() / max(self._train_count, 1), prog_bar=True, sync_dist=True)
