@@ -1,11 +1,11 @@
-# make train | make test | make test-cluster | make bench | make reproduce
+# make train | make test | make test-slow | make test-cluster | make bench | make reproduce
 # Each target creates .venv and installs lit_hw (editable, with the test extra) on first use.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install train test test-fast test-cluster bench reproduce clean
+.PHONY: install train test test-slow test-cluster bench reproduce clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,12 +20,17 @@ install: $(STAMP)
 train: $(STAMP)
 	$(PY) -m lit_hw.train model=mlp $(ARGS)
 
-# lint and format check, then every test but the cluster ones, two at a time (most tests wait on a
-# subprocess that imports Lightning, so two workers keep both cores busy; three measured slower)
+# lint and format check, then the unit and CLI tests (tests/unit, tests/cli) that are not marked slow, two
+# at a time (most tests wait on a subprocess that imports Lightning, so two workers keep both cores busy)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -q -n 2 --dist loadfile -m "not cluster" $(ARGS)
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow and not cluster" $(ARGS)
+
+# the end-to-end tests marked slow (real digits to an accuracy, whole sweeps compared launcher by
+# launcher, reproduce fast=true); .ci/run runs them after `make test`
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "slow and not cluster" $(ARGS)
 
 # a one-node SLURM cluster and a Ray head on this machine (cluster/start.sh installs slurm-wlm and
 # munge with apt-get if missing), the tests in tests/cluster, then every daemon stopped again
@@ -36,9 +41,6 @@ $(CLUSTER_STAMP): $(STAMP)
 
 test-cluster: $(CLUSTER_STAMP)
 	bash cluster/run_tests.sh $(ARGS)
-
-test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow and not cluster" $(ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench.epoch_overhead $(ARGS)

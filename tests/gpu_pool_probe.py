@@ -1,4 +1,4 @@
-"""A Hydra app that only reports what gpu_pool gave it: for tests/test_gpu_pool.py.
+"""A Hydra app that only reports what gpu_pool gave it: for tests/cli/test_gpu_pool.py.
 
 Each job writes probe.json (pid, CUDA_VISIBLE_DEVICES, OMP threads, start/end times) and a
 minimal metrics.json into its run dir, sleeps a moment so jobs overlap, and raises when

@@ -1,4 +1,4 @@
-"""A Hydra app whose jobs only wait to be stopped: for tests/test_sweep_signals.py.
+"""A Hydra app whose jobs only wait to be stopped: for tests/cli/test_sweep_signals.py.
 
 Each job writes ``probe_started`` into its run dir once it is inside ``failure_recorded`` (so a
 Ctrl-C from then on is recorded ``interrupted``, as lit_hw.train records it), then sleeps

@@ -10,7 +10,7 @@
    ``hydra/sweeper=basic`` puts in a sweep's multirun.yaml) and ``split_arguments`` (how it expands
    the sweep overrides into jobs), so the sweep summary lists the jobs that have not started yet.
 
-``missing_internals()`` lists what a Hydra upgrade took away; tests/test_hydra_adapter.py fails with
+``missing_internals()`` lists what a Hydra upgrade took away; tests/unit/config/test_hydra_adapter.py fails with
 that list. Hydra's private modules are imported only when used: ``--help`` and a one-line config
 error stay fast.
 """

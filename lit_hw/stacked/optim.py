@@ -5,7 +5,7 @@ scalar (lr, momentum, dampening, weight decay, betas, eps) is per member, so a l
 sweep is one stack, and each member keeps its own state (momentum buffer, Adam moments, step
 count). The arithmetic is torch.optim's own (its single-tensor SGD and Adam, AdamW's decoupled
 decay), so member i follows exactly the path torch.optim would give it alone
-(tests/test_stacked.py checks 20 steps to 1e-6). ``keep(rows)`` drops members, e.g. diverged ones.
+(tests/unit/stacked/test_stacked.py checks 20 steps to 1e-6). ``keep(rows)`` drops members, e.g. diverged ones.
 
 It is a torch.optim.Optimizer, so Lightning drives it as it drives any (manual optimization,
 precision plugins, the step count): its one param group holds the stacked tensors, and the member

@@ -14,7 +14,7 @@ count the user sees an optimizer step again:
 - ``optimizer_steps_per_epoch`` is the epoch's length for the progress bar and the lr schedules.
 
 The Lightning internals used, each for speed or for these counts, and checked by
-``missing_internals()`` (tests/test_optim_and_adapter.py fails with its list after an upgrade):
+``missing_internals()`` (tests/unit/tasks/test_optim_and_adapter.py fails with its list after an upgrade):
 
 1. ``LightningOptimizer._on_before_step`` / ``_on_after_step``: during manual optimization
    Lightning's loop (``_ManualOptimization``) points them at the progress tracking behind

@@ -1,7 +1,7 @@
 """The rules that turn a claim's measured numbers into ``holds`` or ``does not hold``.
 
 Each rule is a plain function of numbers, with its thresholds named here, so the verdicts in
-REPORT.md follow from the numbers alone (tests/test_claims.py checks every rule on both sides).
+REPORT.md follow from the numbers alone (tests/unit/experiments/test_claims.py checks every rule on both sides).
 A rule returns True when the claim holds; a number that is missing (a run that failed) never holds.
 """
 

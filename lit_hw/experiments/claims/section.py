@@ -139,7 +139,7 @@ def claims_section(results: dict, theory: dict | None, fast: bool) -> str:
     rows = measure_claims(results, theory)
     text = (
         "Every claim of the write-up, measured. The verdict comes from the numbers by the rule named in each row "
-        "(`lit_hw/experiments/claims/rules.py`, tested in `tests/test_claims.py`); a claim that does not hold is a finding.\n\n"
+        "(`lit_hw/experiments/claims/rules.py`, tested in `tests/unit/experiments/test_claims.py`); a claim that does not hold is a finding.\n\n"
     )
     if fast:
         text += (

@@ -15,7 +15,7 @@ from lit_hw.run import loggers
 from lit_hw.run.loggers import PROBE_SECONDS, check_logger_servers, limit_mlflow_retries
 from tests.helpers.cli import run_cli
 from tests.helpers.sweeps import data_args
-from tests.test_loggers import compose_run
+from tests.unit.run.test_loggers import compose_run
 
 # The command fails in ~12 s on an idle 2-core machine (most of it importing torch and Lightning), up to
 # 48 s next to other tests at a load of 5; the clients, left to themselves, took 138 s (wandb) or hung.

@@ -82,7 +82,7 @@ def test_every_optim_config_builds_its_optimizer(name, cls):
 
     from lit_hw.run.build import optim_settings
 
-    conf = Path(__file__).resolve().parents[1] / "conf"
+    conf = Path(__file__).resolve().parents[3] / "conf"
     with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
         cfg = compose("train", overrides=[f"optim={name}"])
     optimizer = build_optimizer(torch.nn.Linear(3, 2).parameters(), optim_settings(cfg))

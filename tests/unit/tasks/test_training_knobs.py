@@ -17,7 +17,7 @@ from hydra.utils import instantiate
 from lit_hw.core.errors import ConfigError
 from lit_hw.train import train
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[3] / "conf"
 LR = 1e-3  # conf/optim/adam.yaml
 
 

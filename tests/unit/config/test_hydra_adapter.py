@@ -20,7 +20,7 @@ from lit_hw.config.hydra_adapter import (
     save_config,
 )
 
-PACKAGE = Path(__file__).resolve().parents[1] / "lit_hw"
+PACKAGE = Path(__file__).resolve().parents[3] / "lit_hw"
 ADAPTER = PACKAGE / "config" / "hydra_adapter.py"
 
 

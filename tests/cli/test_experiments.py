@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from lit_hw.train import train
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 PRESETS = (
     "toy",
     "toy_seeds",

@@ -10,7 +10,7 @@ from hydra import compose, initialize_config_dir
 
 from lit_hw.train import train
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[3] / "conf"
 
 
 def run_preset(name: str, tmp_path: Path, data_dir: Path, *overrides: str) -> dict:

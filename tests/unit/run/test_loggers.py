@@ -17,7 +17,7 @@ from lit_hw.train import train
 from tests.helpers.cli import ROOT
 from tests.helpers.sweeps import data_args, records, run, wait_for
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[3] / "conf"
 
 
 def compose_run(run_dir: Path, data_dir: Path, *overrides: str):

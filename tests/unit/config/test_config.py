@@ -11,7 +11,7 @@ import yaml
 from lit_hw.config.override_keys import REPLICATE_KEYS, STACKABLE_KEYS, SWEEP_SWITCHES
 from lit_hw.config.resolvers import RESOLVERS, device_count, gpus_per_job
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[3] / "conf"
 
 
 def conf_text() -> str:
