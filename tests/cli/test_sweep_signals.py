@@ -85,6 +85,9 @@ def start_command(command: list[str], log: Path, marker: str, env: dict | None =
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # as from a terminal: a test runner started in the background (`make test &`) ignores SIGINT,
+            # its children inherit that, and a sweep rightly leaves an ignored signal ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
 
