@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers.cli import ROOT, run_cli
+from tests.helpers.cli import ROOT, run_cli, sigint_as_from_a_terminal
 
 MAX_EPOCHS = 2
 
@@ -46,7 +46,12 @@ def start_child(args: list[str], log: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     with open(log, "w") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "lit_hw.train", *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "lit_hw.train", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=sigint_as_from_a_terminal,
         )
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import ROOT
+from tests.helpers.cli import ROOT, sigint_as_from_a_terminal
 from tests.helpers.sweeps import QUICK, data_args, records, summary_rows, wait_for
 
 # set in a sweep's environment, so every process it starts (jobs, their DDP ranks, stack workers)
@@ -85,9 +85,7 @@ def start_command(command: list[str], log: Path, marker: str, env: dict | None =
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            # as from a terminal: a test runner started in the background (`make test &`) ignores SIGINT,
-            # its children inherit that, and a sweep rightly leaves an ignored signal ignored
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            preexec_fn=sigint_as_from_a_terminal,
         )
 
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def sigint_as_from_a_terminal() -> None:
+    """preexec_fn for a child that a test stops with SIGINT (Ctrl-C): a test runner started in the
+    background (`make test &`) ignores SIGINT, its children inherit that, and lit_hw rightly leaves an
+    ignored signal ignored; a terminal's Ctrl-C reaches a process whose SIGINT is at its default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_cli(

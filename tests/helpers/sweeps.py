@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.helpers.cli import ROOT
+from tests.helpers.cli import ROOT, sigint_as_from_a_terminal
 
 QUICK = ["trainer=cpu", "logger=none", "callbacks.progress_bar.refresh_rate=0"]
 
@@ -31,6 +31,7 @@ def start(args: list[str], log: Path) -> subprocess.Popen:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=sigint_as_from_a_terminal,
         )
 
 
