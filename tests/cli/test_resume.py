@@ -8,17 +8,16 @@ same dropout masks as an uninterrupted one.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.helpers.cli import ROOT, run_cli, sigint_as_from_a_terminal
+from tests.helpers.cli import run_cli
+from tests.helpers.sweeps import start
 
 MAX_EPOCHS = 2
 
@@ -39,20 +38,6 @@ def overrides(data_dir: Path, run_dir: Path) -> list[str]:
         "seed=7",
         f"hydra.run.dir={run_dir}",
     ]
-
-
-def start_child(args: list[str], log: Path) -> subprocess.Popen:
-    """``python -m lit_hw.train`` in the background; its output goes to ``log`` (a pipe could fill up)."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    with open(log, "w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "lit_hw.train", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=sigint_as_from_a_terminal,
-        )
 
 
 def wait_until_epoch(proc: subprocess.Popen, run_dir: Path, epoch: int, timeout: float = 240) -> None:
@@ -89,7 +74,7 @@ def uninterrupted(real_mnist_dir, tmp_path_factory) -> dict:
 def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(real_mnist_dir, tmp_path, uninterrupted):
     run_dir = tmp_path / "run"
     args = overrides(real_mnist_dir, run_dir)
-    proc = start_child(args, tmp_path / "killed.log")
+    proc = start(args, tmp_path / "killed.log")
     wait_until_epoch(proc, run_dir, 1)
     time.sleep(0.1)  # inside epoch 1
     proc.send_signal(signal.SIGKILL)
@@ -119,7 +104,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(real_mnist_dir,
 def test_ctrl_c_stops_cleanly_with_checkpoint_and_status_interrupted(real_mnist_dir, tmp_path):
     run_dir = tmp_path / "run"
     log = tmp_path / "interrupted.log"
-    proc = start_child(overrides(real_mnist_dir, run_dir), log)
+    proc = start(overrides(real_mnist_dir, run_dir), log)
     wait_until_epoch(proc, run_dir, 1)
     time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
