@@ -30,7 +30,6 @@ from lit_hw.core.run_files import BEST_SUFFIX, is_rank_zero
 from lit_hw.run.console import metrics_table, print_config_tree, quiet_library_noise
 from lit_hw.run.loggers import build_loggers, log_final
 from lit_hw.sweeps.job import failure_recorded, refuse_ddp_that_reruns_the_sweep
-from lit_hw.sweeps.launchers.plugins import register_hydra_plugins
 from lit_hw.sweeps.resume import prepare_job
 
 if TYPE_CHECKING:
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lit_hw.train")
 register_resolvers()  # ${lit_hw.run_id:}, ${lit_hw.job_dir_name:...} in conf/hydra/default.yaml
-register_hydra_plugins()  # hydra/launcher=gpu_pool
 
 
 def train(cfg: DictConfig) -> dict:

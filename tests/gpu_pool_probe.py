@@ -18,9 +18,7 @@ from omegaconf import DictConfig
 
 from lit_hw.config.resolvers import register_resolvers
 from lit_hw.sweeps.job import failure_recorded
-from lit_hw.sweeps.launchers.plugins import register_hydra_plugins
 
-register_hydra_plugins()
 register_resolvers()
 
 

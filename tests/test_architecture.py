@@ -31,7 +31,7 @@ def lit_hw_imports(path: Path) -> set[str]:
 
 
 def module_graph() -> dict[str, set[str]]:
-    paths = {module_name(p): p for p in PACKAGE.rglob("*.py") if "plugin_root" not in p.parts}
+    paths = {module_name(p): p for p in PACKAGE.rglob("*.py")}
     return {name: {m for m in lit_hw_imports(path) if m in paths and m != name} for name, path in paths.items()}
 
 

@@ -40,5 +40,5 @@ Modules: ``grouping`` (the launcher's plan and in-process run), ``pool`` (stacks
 ``hydra.launcher.slots`` / ``cpu_slots``) and ``worker`` (one stack's process there), ``run_stack`` (one
 stack: build, fit, test, record), ``members`` (one job of a stack), ``module`` (the LightningModule),
 ``member_trainer`` and ``fan_out`` (each member's view of the Trainer, its callbacks), ``data``, ``net``,
-``optim``; ``plugin_root/`` holds the Hydra shim.
+``optim``; the Hydra shim is hydra_plugins/lit_hw_stacked (installed beside lit_hw).
 """

@@ -28,7 +28,6 @@ from omegaconf import OmegaConf
 
 from lit_hw.run.console import drop_log_messages
 from lit_hw.sweeps.launchers.launching import job_config, lost_job_return
-from lit_hw.sweeps.launchers.plugins import PLUGIN_ROOT
 from lit_hw.sweeps.summary.hydra_callback import refresh_summary
 
 log = logging.getLogger(__name__)
@@ -65,14 +64,13 @@ def result_written(job) -> bool:
 def build_executor(launcher):
     """submitit's executor with the launcher's parameters, mapped as hydra-submitit-launcher maps them.
 
-    The job unpickles the launcher, whose class lives in lit_hw's ``hydra_plugins`` folder: the job's
-    setup lines put that folder on PYTHONPATH, as ``register_hydra_plugins`` does in this process.
+    The job unpickles the launcher, whose class lives in the ``hydra_plugins`` namespace that lit_hw
+    installs beside itself (or the clone's top folder, the job's working dir), so it imports as here.
     """
     import submitit
     from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 
     params = dict(launcher.params)
-    params["setup"] = [f'export PYTHONPATH="{PLUGIN_ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"', *(params.get("setup") or [])]
     init = {"folder": params.pop("submitit_folder")}
     if "max_num_timeout" in params:
         init["slurm_max_num_timeout"] = params.pop("max_num_timeout")

@@ -6,7 +6,8 @@ Without slots the stacks and ordinary jobs run one after another in the sweep's 
 stack, and each ordinary job, is a fresh process on a slot (lit_hw.stacked.pool.StackedPool).
 
 Hydra only instantiates launcher classes defined under ``hydra_plugins``, so this module holds the
-class and nothing else; lit_hw.sweeps.launchers.plugins puts this ``plugin_root`` on ``sys.path``.
+class and nothing else; lit_hw installs this folder beside itself, in the ``hydra_plugins`` namespace
+that Hydra scans, as any plugin package does.
 """
 
 from __future__ import annotations

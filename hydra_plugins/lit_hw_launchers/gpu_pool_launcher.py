@@ -1,7 +1,8 @@
 """The Hydra side of ``hydra/launcher=gpu_pool``; the pool itself is lit_hw.sweeps.launchers.gpu_pool.
 
 Hydra only instantiates launcher classes defined under ``hydra_plugins``, so this
-module holds the class and nothing else.
+module holds the class and nothing else; lit_hw installs this folder beside itself, in the
+``hydra_plugins`` namespace that Hydra scans, as any plugin package does.
 """
 
 from __future__ import annotations
