@@ -17,6 +17,7 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
 from lit_hw.config.cli import quote_path_overrides, refuse_unreadable_overrides, report_user_errors
+from lit_hw.config.config_dir import config_dir
 from lit_hw.config.resolvers import register_resolvers
 from lit_hw.core.allowed_names import trusted_roots
 from lit_hw.core.errors import UserError
@@ -69,13 +70,18 @@ def evaluate(cfg: DictConfig) -> dict:
     return results
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="evaluate")
 @report_user_errors
 def main(cfg: DictConfig):
     return evaluate(cfg)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """``python -m`` and the console script (pyproject.toml's [project.scripts]) start here."""
     sys.argv = quote_path_overrides(sys.argv)  # resume=<a sweep job dir> holds "=" and ","
     refuse_unreadable_overrides(sys.argv)  # one line, not Hydra's parser report, for what it cannot read
     main()
+
+
+if __name__ == "__main__":
+    cli()

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 # or an unknown group option are answered in about a second instead of after the 5-10 s that
 # torch and Lightning take to import; train() imports them once a run really trains.
 from lit_hw.config.cli import in_multirun, quote_path_overrides, refuse_unreadable_overrides, report_user_errors
+from lit_hw.config.config_dir import config_dir
 from lit_hw.config.resolvers import register_resolvers
 from lit_hw.core.dir_lock import dir_locked
 from lit_hw.core.kept_files import drop_kept_hydra_files
@@ -113,7 +114,7 @@ def train(cfg: DictConfig) -> dict:
     return record.final
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 @report_user_errors
 def main(cfg: DictConfig):
     refuse_ddp_that_reruns_the_sweep(cfg)
@@ -133,7 +134,12 @@ def main(cfg: DictConfig):
     return final.get(cfg.monitor.metric + BEST_SUFFIX)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """``python -m`` and the console script (pyproject.toml's [project.scripts]) start here."""
     sys.argv = quote_path_overrides(sys.argv)  # resume=<a sweep job dir> holds "=" and ","
     refuse_unreadable_overrides(sys.argv)  # one line, not Hydra's parser report, for what it cannot read
     main()
+
+
+if __name__ == "__main__":
+    cli()
