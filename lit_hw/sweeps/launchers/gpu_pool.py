@@ -47,6 +47,7 @@ from lit_hw.sweeps.launchers.gpu_slots import resolve_slots, threads_per_job
 from lit_hw.sweeps.launchers.job_process import run_job_process
 from lit_hw.sweeps.launchers.job_return import JOB_RETURN_ENV, JOB_RETURN_FILE, SaveJobReturn, load_job_return
 from lit_hw.sweeps.launchers.launching import (
+    config_dir_arguments,
     entrypoint_command,
     finished_job,
     job_config,
@@ -90,7 +91,7 @@ class GpuPool:
             raise ConfigError(f"hydra.launcher.jobs_per_slot={jobs_per_slot} must be >= 1")
         self.jobs_per_slot = int(jobs_per_slot)
         self.threads = threads_per_job
-        self.command = entrypoint_command(entrypoint)
+        self.command = [*entrypoint_command(entrypoint), *config_dir_arguments(config)]
         # HydraConfig is a process-wide singleton that composing a job sets: one job at a time.
         self.lock = threading.Lock()
         self.grace_s = grace_seconds(interrupt_grace_s)

@@ -37,6 +37,14 @@ def entrypoint_command(entrypoint: str | None = None) -> list[str]:
     return [sys.executable, str(Path(sys.argv[0]).resolve())]
 
 
+def config_dir_arguments(config: DictConfig) -> list[str]:
+    """``--config-dir <dir>`` for each config dir the sweep's command line added (a user's own conf/ with
+    their model= and data=): a job started as a fresh process composes from the same dirs."""
+    sources = OmegaConf.select(config, "hydra.runtime.config_sources") or []
+    added = [s.path for s in sources if s.provider == "command-line" and s.schema == "file"]
+    return [arg for path in added for arg in ("--config-dir", path)]
+
+
 def job_config(
     hydra_context: HydraContext, config: DictConfig, overrides: Sequence[str], idx
 ) -> tuple[DictConfig, Path]:
