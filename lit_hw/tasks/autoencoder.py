@@ -152,7 +152,11 @@ class AutoEncoderTask(Task):
         from lit_hw.figures.plots import plot_codes_side_by_side
 
         figures = Path(self.trainer.default_root_dir) / "figures"
-        fig = plot_codes_side_by_side({"autoencoder code": codes, "PCA (2 components)": pca_codes}, labels)
+        # the datamodule's class names, where it has them (data=fashion_mnist: clothes, not digits)
+        class_names = getattr(self.trainer.datamodule, "class_names", None)
+        fig = plot_codes_side_by_side(
+            {"autoencoder code": codes, "PCA (2 components)": pca_codes}, labels, class_names=class_names
+        )
         save_figure(fig, figures / "codes_scatter.png", self.logger, tag="test/codes_scatter")
 
         n = min(self.hparams.figure_images, len(images))

@@ -9,13 +9,14 @@ import torch
 
 from lit_hw.core.errors import ConfigError, DataError
 from lit_hw.data import idx_files, mnist
+from lit_hw.data.idx_datasets import MNIST
 from lit_hw.data.mnist import MNISTDataModule, resolve_val_count
 from lit_hw.data.tensor_split import EpochSeededSampler, SliceBatchSampler, TensorSplit, split_loader
 from tests.helpers.mnist_files import write_random_mnist
 
 
 def test_local_reads_generated_idx_in_torchvision_layout(random_mnist_dir):
-    assert not idx_files.missing_files(random_mnist_dir)
+    assert not idx_files.missing_files(MNIST.raw_folder(random_mnist_dir))
     dm = MNISTDataModule(data_dir=str(random_mnist_dir), source="local", val_size=100)
     dm.setup()
     assert dm.resolved_source == "local"
@@ -25,9 +26,9 @@ def test_local_reads_generated_idx_in_torchvision_layout(random_mnist_dir):
     # normalized with the MNIST mean/std: uniform-noise pixels have mean ~ (0.5 - 0.1307) / 0.3081
     assert abs(x.mean().item() - (0.5 - 0.1307) / 0.3081) < 0.05
     # the test split is exactly the t10k files, in order
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST as TorchvisionMNIST
 
-    official = MNIST(str(random_mnist_dir), train=False)
+    official = TorchvisionMNIST(str(random_mnist_dir), train=False)
     assert torch.equal(dm.splits["test"].tensors[1], official.targets)
 
 
@@ -60,25 +61,25 @@ def test_bundled_is_real_mnist_with_fixed_splits():
 
 
 def test_auto_prefers_local_files(random_mnist_dir, monkeypatch):
-    monkeypatch.setattr(mnist, "download_mnist", _no_download)
+    monkeypatch.setattr(mnist, "download_idx", _no_download)
     dm = MNISTDataModule(data_dir=str(random_mnist_dir), source="auto")
     assert dm.resolve_source() == "local"
 
 
 def test_auto_downloads_when_no_files(tmp_path, monkeypatch):
-    def fake_download(data_dir, mirrors, md5):
+    def fake_download(dataset, data_dir, mirrors, md5):
         write_random_mnist(data_dir, n_train=120, n_test=30)
 
-    monkeypatch.setattr(mnist, "download_mnist", fake_download)
+    monkeypatch.setattr(mnist, "download_idx", fake_download)
     dm = MNISTDataModule(data_dir=str(tmp_path), source="auto")
     assert dm.resolve_source() == "download"
 
 
 def test_auto_falls_back_to_bundled_with_one_clear_warning(tmp_path, monkeypatch, caplog):
-    def offline(data_dir, mirrors, md5):
+    def offline(dataset, data_dir, mirrors, md5):
         raise DataError("could not download train-images-idx3-ubyte.gz: https://x/: [Errno -3] Temporary failure")
 
-    monkeypatch.setattr(mnist, "download_mnist", offline)
+    monkeypatch.setattr(mnist, "download_idx", offline)
     dm = MNISTDataModule(data_dir=str(tmp_path), source="auto")
     with caplog.at_level(logging.WARNING, logger="lit_hw.data.mnist"):
         assert dm.resolve_source() == "bundled"
@@ -90,10 +91,10 @@ def test_auto_falls_back_to_bundled_with_one_clear_warning(tmp_path, monkeypatch
 
 
 def test_download_source_reports_failure(tmp_path, monkeypatch):
-    def offline(data_dir, mirrors, md5):
+    def offline(dataset, data_dir, mirrors, md5):
         raise DataError("could not download train-images-idx3-ubyte.gz: https://x/: network unreachable")
 
-    monkeypatch.setattr(mnist, "download_mnist", offline)
+    monkeypatch.setattr(mnist, "download_idx", offline)
     with pytest.raises(DataError, match="could not download MNIST"):
         MNISTDataModule(data_dir=str(tmp_path), source="download").resolve_source()
 
@@ -149,23 +150,23 @@ def test_distributed_sampler_still_partitions_the_data():
     assert isinstance(split_loader(split, 16, shuffle=True).batch_sampler.sampler, EpochSeededSampler)
 
 
-def _no_download(data_dir, mirrors, md5):
+def _no_download(dataset, data_dir, mirrors, md5):
     raise AssertionError("auto must not download when local files exist")
 
 
 def gzip_copy(src_dir, dst_dir, names=idx_files.ALL_FILES):
     import gzip
 
-    folder = idx_files.raw_folder(dst_dir)
+    folder = MNIST.raw_folder(dst_dir)
     folder.mkdir(parents=True)
     for name in names:
-        (folder / f"{name}.gz").write_bytes(gzip.compress((idx_files.raw_folder(src_dir) / name).read_bytes()))
+        (folder / f"{name}.gz").write_bytes(gzip.compress((MNIST.raw_folder(src_dir) / name).read_bytes()))
     return dst_dir
 
 
 @pytest.mark.parametrize("source", ["local", "auto"])
 def test_gzipped_idx_files_are_read_like_raw_ones(random_mnist_dir, tmp_path, source, monkeypatch):
-    monkeypatch.setattr(mnist, "download_mnist", _no_download)
+    monkeypatch.setattr(mnist, "download_idx", _no_download)
     gz_dir = gzip_copy(random_mnist_dir, tmp_path / "gz")
     raw, gz = (
         MNISTDataModule(data_dir=str(random_mnist_dir), source="local"),
@@ -181,7 +182,7 @@ def test_gzipped_idx_files_are_read_like_raw_ones(random_mnist_dir, tmp_path, so
 
 
 def test_auto_with_some_files_missing_is_an_error_not_a_fallback(random_mnist_dir, tmp_path, monkeypatch):
-    monkeypatch.setattr(mnist, "download_mnist", _no_download)
+    monkeypatch.setattr(mnist, "download_idx", _no_download)
     partial = gzip_copy(random_mnist_dir, tmp_path / "partial", names=idx_files.ALL_FILES[:3])
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte") as err:
         MNISTDataModule(data_dir=str(partial), source="auto").check_before_setup()
@@ -190,6 +191,6 @@ def test_auto_with_some_files_missing_is_an_error_not_a_fallback(random_mnist_di
 
 def test_a_gz_file_that_is_not_gzip_is_named(random_mnist_dir, tmp_path):
     bad = gzip_copy(random_mnist_dir, tmp_path / "bad")
-    (idx_files.raw_folder(bad) / "train-labels-idx1-ubyte.gz").write_bytes(b"<html>not found</html>")
+    (MNIST.raw_folder(bad) / "train-labels-idx1-ubyte.gz").write_bytes(b"<html>not found</html>")
     with pytest.raises(DataError, match=r"train-labels-idx1-ubyte\.gz: not a readable gzip file"):
         MNISTDataModule(data_dir=str(bad), source="auto").check_before_setup()

@@ -20,7 +20,8 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
 from lit_hw.core.errors import UserError
-from lit_hw.data.idx_files import raw_folder, write_idx
+from lit_hw.data.idx_datasets import MNIST
+from lit_hw.data.idx_files import write_idx
 from lit_hw.run.build import check_config
 from tests.helpers.cli import ROOT, run_cli
 
@@ -66,7 +67,7 @@ TRAIN_CASES = [
 
 def write_mnist(data_dir: Path, n_train: int = 600, n_test: int = 200, n_train_labels: int | None = None) -> Path:
     rng = np.random.default_rng(0)
-    folder = raw_folder(data_dir)
+    folder = MNIST.raw_folder(data_dir)
     write_idx(folder / "train-images-idx3-ubyte", rng.integers(0, 256, (n_train, 28, 28)))
     write_idx(folder / "train-labels-idx1-ubyte", rng.integers(0, 10, n_train_labels or n_train))
     write_idx(folder / "t10k-images-idx3-ubyte", rng.integers(0, 256, (n_test, 28, 28)))
@@ -79,11 +80,11 @@ def bad_data_dirs(random_mnist_dir, tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("bad_data")
     truncated = base / "truncated"
     shutil.copytree(random_mnist_dir, truncated)
-    images = raw_folder(truncated) / "train-images-idx3-ubyte"
+    images = MNIST.raw_folder(truncated) / "train-images-idx3-ubyte"
     images.write_bytes(images.read_bytes()[:100_000])
     corrupt = base / "corrupt"
     shutil.copytree(random_mnist_dir, corrupt)
-    labels = raw_folder(corrupt) / "t10k-labels-idx1-ubyte"
+    labels = MNIST.raw_folder(corrupt) / "t10k-labels-idx1-ubyte"
     labels.write_bytes(b"<html>" + labels.read_bytes()[6:])  # e.g. an error page saved by a proxy
     return {
         "missing": base / "no_such_dir",
@@ -232,13 +233,16 @@ def test_missing_data_dir_names_expected_files_and_place(bad_data_dirs):
 
 def test_truncated_idx_file_is_named(bad_data_dirs):
     message = check_error("data.source=local", f"data.data_dir={bad_data_dirs['truncated']}")
-    assert str(raw_folder(bad_data_dirs["truncated"]) / "train-images-idx3-ubyte") in message
+    assert str(MNIST.raw_folder(bad_data_dirs["truncated"]) / "train-images-idx3-ubyte") in message
     assert "truncated" in message and "100000 bytes" in message
 
 
 def test_corrupt_idx_file_is_named(bad_data_dirs):
     message = check_error("data.source=local", f"data.data_dir={bad_data_dirs['corrupt']}")
-    assert str(raw_folder(bad_data_dirs["corrupt"]) / "t10k-labels-idx1-ubyte") in message and "magic number" in message
+    assert (
+        str(MNIST.raw_folder(bad_data_dirs["corrupt"]) / "t10k-labels-idx1-ubyte") in message
+        and "magic number" in message
+    )
 
 
 def test_images_and_labels_of_different_length(bad_data_dirs):
