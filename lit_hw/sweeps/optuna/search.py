@@ -165,10 +165,10 @@ class OptunaSearch:
         for (job, trial, _), ret in zip(batch, returns):
             value, why = outcome(ret)
             if why is None:
-                study.tell(trial, value, skip_if_finished=True)
+                studies.tell(study, trial, value)
                 log.info("trial %d (job %d): %s", trial, job, value)
             else:
-                study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+                studies.tell(study, trial, None)
                 log.warning("trial %d (job %d) failed, told Optuna FAIL: %s", trial, job, one_line(why))
         self.returns.extend(returns)
 
@@ -181,5 +181,5 @@ class OptunaSearch:
                 loader.load_sweep_config(master_config=self.config, sweep_overrides=list(job_overrides))
             except HydraException as err:
                 for _, number, _ in batch:
-                    study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+                    studies.tell(study, number, None)
                 raise ConfigError(f"trial {trial} ({' '.join(job_overrides)}): {one_line(err)}") from None

@@ -88,7 +88,19 @@ def fail_unlaunched(study: optuna.Study, whole_study: bool) -> None:
         return  # in a shared study it may be another live sweep's trial, about to get its number
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if job_num(trial) is None:
-            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+            tell(study, trial.number, None)
+
+
+def tell(study, trial: int, value: float | None) -> None:
+    """Tell Optuna trial ``trial`` finished with ``value`` (None: failed)."""
+    state = TrialState.COMPLETE if value is not None else TrialState.FAIL
+    try:
+        study.tell(trial, value, state=state, skip_if_finished=True)
+    except RuntimeError:
+        # optuna.samplers.GridSampler calls study.stop() once its grid is done, which Optuna allows only inside
+        # study.optimize(); the trial is stored by then, and n_trials never goes past the grid
+        if not isinstance(study.sampler, optuna.samplers.GridSampler):
+            raise
 
 
 def job_dir(sweep_dir: str | Path, num: int) -> Path | None:
