@@ -193,7 +193,8 @@ def build_loggers(configs: DictConfig | None) -> list:
     from hydra.utils import instantiate
 
     loggers = []
-    for node in (configs or {}).values():
+    # a logger switched off inside a group (logger=many logger.mlflow=null) is a null node: no logger
+    for node in (n for n in (configs or {}).values() if n is not None):
         if _class_name(node) == "WandbLogger":
             import wandb
 

@@ -61,6 +61,16 @@ def test_logger_options_compose_with_their_defaults(tmp_path, monkeypatch):
     assert compose_run(tmp_path, tmp_path, "logger=wandb").logger.wandb.mode == "online"
 
 
+def test_a_logger_switched_off_inside_a_group_builds_the_others(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = compose_run(tmp_path, tmp_path, "logger=many", "logger.mlflow=null")
+    assert cfg.logger.mlflow is None
+    from lit_hw.run.loggers import build_loggers, check_logger_extras
+
+    check_logger_extras(cfg.logger, "many")
+    assert [type(logger).__name__ for logger in build_loggers(cfg.logger)] == ["TensorBoardLogger", "CSVLogger"]
+
+
 def test_csv_logger_writes_the_per_epoch_metrics_into_the_run_dir(tmp_path, random_mnist_dir):
     record = train_run(tmp_path, random_mnist_dir, "logger=csv")
     val_acc = [float(row["val/acc"]) for row in csv_rows(tmp_path) if row["val/acc"]]
