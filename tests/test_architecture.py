@@ -137,3 +137,34 @@ def test_no_file_over_300_lines():
         if (n := len(p.read_text().splitlines())) > 300
     }
     assert not long, long
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The full dotted names of every module ``path`` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_hydra_plugin_shims_sit_above_lit_hw():
+    """hydra_plugins/lit_hw_*: Hydra's side of lit_hw's plugins, a namespace folder beside the package. A shim
+    imports its implementation from lit_hw (never an entry point); lit_hw never imports a shim."""
+    shims = sorted((PACKAGE.parent / "hydra_plugins").glob("lit_hw_*/*.py"))
+    assert shims and not (PACKAGE.parent / "hydra_plugins" / "__init__.py").exists()
+    wrong = [
+        f"{path.relative_to(PACKAGE.parent)} imports {name}"
+        for path in shims
+        for name in imported_modules(path)
+        if name.startswith("lit_hw.") and name.split(".")[1] in ENTRY_POINTS
+    ]
+    wrong += [
+        f"{path.relative_to(PACKAGE.parent)} imports {name}"
+        for path in PACKAGE.rglob("*.py")
+        for name in imported_modules(path)
+        if name.startswith("hydra_plugins.lit_hw")
+    ]
+    assert not wrong, "\n".join(wrong)
