@@ -107,3 +107,20 @@ def test_the_grid_of_discrete_params_and_a_continuous_one_refused():
     assert space.grid() == {"a": ["x", "y"], "b": [1, 3, 5], "c": [0.5, 1.0]}
     with pytest.raises(ConfigError, match="grid needs a finite set of values, and b is"):
         search_space({"b": "interval(0, 1)"}, []).grid()
+
+
+@pytest.mark.parametrize("preset", ["mlp_optuna", "lr_optuna"])
+def test_each_hparams_search_preset_is_an_optuna_search(preset):
+    from hydra import compose, initialize_config_dir
+
+    from lit_hw.config.config_dir import config_dir
+    from lit_hw.sweeps.optuna.search import build_sampler
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("train", overrides=[f"hparams_search={preset}"], return_hydra_config=True)
+    sweeper = cfg.hydra.sweeper
+    assert sweeper._target_ == "hydra_plugins.lit_hw_optuna.optuna_sweeper.OptunaSweeper"
+    assert (sweeper.direction, sweeper.study_name, sweeper.storage) == ("maximize", preset, None)
+    space = search_space(dict(sweeper.params), [])
+    assert "optim.lr" in space.params and space.params["optim.lr"].distribution.log
+    assert type(build_sampler(sweeper.sampler, space)).__name__ == "TPESampler"

@@ -210,7 +210,7 @@ def test_jobs_of_multirun_yaml_that_never_started_are_pending(tmp_path):
 @pytest.mark.parametrize(
     "sweeper, subdir",
     [
-        ("hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper", SUBDIR),  # picks jobs as it goes
+        ("hydra_plugins.lit_hw_optuna.optuna_sweeper.OptunaSweeper", SUBDIR),  # picks jobs as it goes
         (BASIC_SWEEPER, "${hydra.job.override_dirname}"),  # dirs that do not say their job number
     ],
 )
