@@ -1,13 +1,14 @@
-# make train | make test | make test-slow | make test-cluster | make bench | make reproduce
+# make train | make test | make test-slow | make test-cluster | make bench | make reproduce | make wheel
 # Each target creates .venv and installs lit_hw (editable, with the test extra) on first use.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install train test test-slow test-cluster bench reproduce clean
+.PHONY: install train test test-slow test-cluster bench reproduce wheel clean
 
-$(STAMP): pyproject.toml
+# setup.py: the build step that packs conf/ into the wheel (an editable install reads conf/ in place)
+$(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first, pinned to the pair that installs from local wheels on our machines
@@ -48,5 +49,10 @@ bench: $(STAMP)
 reproduce: $(STAMP)
 	$(PY) -m lit_hw.reproduce $(ARGS)
 
+# dist/lit_hw-<version>-py3-none-any.whl with the configs and the launchers' Hydra plugins
+# (docs/own_project.md); built by the venv's setuptools, so nothing is downloaded
+wheel: $(STAMP)
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache build dist
