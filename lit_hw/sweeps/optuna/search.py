@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from optuna.trial import TrialState
 from lit_hw.config.hydra_adapter import return_value
 from lit_hw.core.allowed_names import within
 from lit_hw.core.errors import ConfigError, describe, one_line
+from lit_hw.sweeps.launchers.sweep_signals import resume_command
 from lit_hw.sweeps.optuna import study as studies
 from lit_hw.sweeps.optuna.search_space import SearchSpace, search_space
 from lit_hw.sweeps.resume import SweepDirHasResults
@@ -95,6 +97,21 @@ def consecutive_runs(jobs: list, size: int) -> list[list]:
         else:
             runs.append([job])
     return runs
+
+
+def say_how_to_continue(stop: BaseException, trials: list[int], sweep_dir: Path) -> None:
+    """One line with the command that continues a search stopped (Ctrl-C, SIGTERM) while ``trials`` ran:
+    the basic launcher says nothing itself, and gpu_pool's line does not say that the trials wait in the
+    study. Exit status 2 followed a one-line error, which is enough."""
+    code = stop.code if isinstance(stop, SystemExit) else None
+    if code in (0, 2):
+        return
+    print(
+        f"optuna: the search stopped while trial(s) {trials} ran; they stay running in the study until it "
+        f"continues with: {resume_command(sweep_dir)}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 class OptunaSearch:
@@ -161,7 +178,11 @@ class OptunaSearch:
         Optuna how each ended."""
         overrides = [job_overrides for _, _, job_overrides in batch]
         self.refuse_uncomposable(study, batch)
-        returns = self.launcher.launch(overrides, initial_job_idx=batch[0][0])
+        try:
+            returns = self.launcher.launch(overrides, initial_job_idx=batch[0][0])
+        except (KeyboardInterrupt, SystemExit) as stop:
+            say_how_to_continue(stop, [trial for _, trial, _ in batch], self.sweep_dir)
+            raise
         for (job, trial, _), ret in zip(batch, returns):
             value, why = outcome(ret)
             if why is None:

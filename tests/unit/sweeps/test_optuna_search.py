@@ -91,10 +91,15 @@ def test_a_failed_or_valueless_job_is_told_failed_and_the_search_goes_on(tmp_pat
     assert results["trials"] == {"complete": 1, "fail": 3}
 
 
-def test_an_interrupted_search_continues_with_resume_sweep(tmp_path):
+def test_an_interrupted_search_continues_with_resume_sweep(tmp_path, capsys):
     first = ToyLauncher(stop_at=3)
     with pytest.raises(KeyboardInterrupt):
         search(tmp_path, first, n_trials=5).sweep(["seed=0"])
+    said = capsys.readouterr().err
+    assert (
+        "stopped while trial(s) [2, 3] ran" in said
+        and f"hydra.sweep.dir={tmp_path / 'sweep'} resume_sweep=true" in said
+    )
     before = stored_trials(tmp_path / "sweep")
     assert [t.state for t in before] == [TrialState.COMPLETE] * 2 + [TrialState.RUNNING] * 2
     with pytest.raises(SweepDirHasResults, match="holds 4 trial.*add resume_sweep=true"):
