@@ -26,7 +26,11 @@ class OptunaSweeper(Sweeper):
         n_trials: int = 20,
         n_jobs: int = 2,
         params=None,
+        **unknown: Any,
     ) -> None:
+        # hydra-optuna-sweeper's max_failure_rate and custom_search_space are not settings here (a failed
+        # trial never stops the search; a search space from code would import a name from the config)
+        self.unknown = sorted(unknown)
         self.options = dict(
             sampler=sampler,
             direction=direction,
@@ -44,6 +48,11 @@ class OptunaSweeper(Sweeper):
         from lit_hw.core.errors import UserError
         from lit_hw.core.run_files import stop
 
+        if self.unknown:
+            stop(
+                f"hydra.sweeper.{self.unknown[0]} is not a setting of lit_hw's Optuna sweeper; its settings: "
+                f"{', '.join(self.options)} (conf/hydra/sweeper/optuna.yaml)"
+            )
         try:
             from lit_hw.sweeps.optuna.search import OptunaSearch
         except ImportError as err:

@@ -185,3 +185,15 @@ def test_a_batch_that_does_not_compose_is_one_line_and_its_trials_fail(tmp_path)
 def test_consecutive_runs_of_job_numbers():
     jobs = [(n, f"trial {n}") for n in (2, 3, 4, 7, 9, 10)]
     assert [[n for n, _ in run] for run in consecutive_runs(jobs, 2)] == [[2, 3], [4], [7], [9, 10]]
+
+
+def test_a_setting_only_hydra_optuna_sweeper_had_is_one_line(capsys):
+    from hydra_plugins.lit_hw_optuna.optuna_sweeper import OptunaSweeper
+
+    sweeper = OptunaSweeper(direction="maximize", max_failure_rate=0.5)
+    with pytest.raises(SystemExit) as stopped:
+        sweeper.setup(hydra_context=None, task_function=None, config=None)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: hydra.sweeper.max_failure_rate is not a setting of lit_hw's Optuna sweeper")
+    assert err.count("\n") == 1
