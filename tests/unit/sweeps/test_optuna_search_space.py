@@ -6,6 +6,7 @@ import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
+from lit_hw.config.override_keys import STACKABLE_KEYS
 from lit_hw.core.errors import ConfigError
 from lit_hw.sweeps.optuna.search_space import search_space
 
@@ -124,3 +125,5 @@ def test_each_hparams_search_preset_is_an_optuna_search(preset):
     space = search_space(dict(sweeper.params), [])
     assert "optim.lr" in space.params and space.params["optim.lr"].distribution.log
     assert type(build_sampler(sweeper.sampler, space)).__name__ == "TPESampler"
+    # hydra/launcher=stacked stacks a batch's trials only if they differ in optimizer scalars, init, seed
+    assert (set(space.params) <= STACKABLE_KEYS) == (preset == "lr_optuna")
