@@ -20,7 +20,7 @@ class OptunaSweeper(Sweeper):
     def __init__(
         self,
         sampler=None,
-        direction: str = "minimize",
+        direction: str | None = None,
         storage=None,
         study_name: str = "search",
         n_trials: int = 20,

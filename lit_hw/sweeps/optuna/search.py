@@ -42,6 +42,7 @@ log = logging.getLogger("lit_hw.optuna")
 
 SAMPLERS_MODULE = "optuna.samplers"
 GRID_SAMPLER = "optuna.samplers.GridSampler"
+MONITOR_DIRECTIONS = {"max": "maximize", "min": "minimize"}
 
 
 def positive_int(name: str, value) -> int:
@@ -119,6 +120,8 @@ class OptunaSearch:
 
     def __init__(self, *, launcher, config: DictConfig, hydra_context, sampler, direction, storage, study_name,
                  n_trials, n_jobs, params) -> None:  # fmt: skip
+        if direction is None:  # the way the job's monitor counts as better: lit_hw.train returns its best value
+            direction = MONITOR_DIRECTIONS.get(OmegaConf.select(config, "monitor.mode"))
         if direction not in studies.DIRECTIONS:
             raise ConfigError(f"hydra.sweeper.direction={direction!r}; accepted: {' or '.join(studies.DIRECTIONS)}")
         if not isinstance(study_name, str) or not study_name:
@@ -134,6 +137,11 @@ class OptunaSearch:
 
     def sweep(self, arguments: Sequence[str]) -> list[JobReturn]:
         space = search_space(self.params, list(arguments))
+        if not space.params:
+            raise ConfigError(
+                "hydra/sweeper=optuna has nothing to search: give hydra.sweeper.params (e.g. hparams_search=mlp_optuna) "
+                "or a sweep on the command line, e.g. 'optim.lr=tag(log,interval(0.0001,0.1))'"
+            )
         build_sampler(self.sampler_config, space)  # a bad sampler stops the sweep before anything is written
         n_trials = self.n_trials
         if isinstance(self.sampler_config, DictConfig) and self.sampler_config.get("_target_") == GRID_SAMPLER:

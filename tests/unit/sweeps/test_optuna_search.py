@@ -157,12 +157,24 @@ def test_the_grid_sampler_caps_n_trials_at_the_grid(tmp_path):
         ({"sampler": {"_target_": "optuna.samplers.TPESampler", "n_startup": 3}}, "sampler .*cannot be built"),
         ({"n_jobs": 0}, "hydra.sweeper.n_jobs=0 must be a whole number >= 1"),
         ({"storage": "outputs/optuna.db"}, "storage='outputs/optuna.db' is not a database URL"),
+        ({"params": {"optim.lr": 0.1}}, "nothing to search: give hydra.sweeper.params"),
     ],
 )
 def test_bad_sweeper_settings_are_one_line(tmp_path, change, message):
     with pytest.raises(ConfigError, match=message) as err:
         search(tmp_path, ToyLauncher(), **change).sweep([])
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("mode, direction", [("max", "maximize"), ("min", "minimize")])
+def test_the_direction_follows_the_monitor_unless_given(tmp_path, mode, direction):
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "monitor": {"mode": mode}})
+    options = dict(sampler=None, storage=None, study_name="toy", n_trials=1, n_jobs=1, params=PARAMS)
+    assert (
+        OptunaSearch(launcher=None, config=config, hydra_context=None, direction=None, **options).direction == direction
+    )
+    given = OptunaSearch(launcher=None, config=config, hydra_context=None, direction="minimize", **options)
+    assert given.direction == "minimize"
 
 
 def test_another_direction_for_an_existing_study_is_refused(tmp_path):
