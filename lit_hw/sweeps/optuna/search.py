@@ -33,7 +33,7 @@ from optuna.trial import TrialState
 from lit_hw.config.hydra_adapter import return_value
 from lit_hw.core.allowed_names import within
 from lit_hw.core.errors import ConfigError, describe, one_line
-from lit_hw.sweeps.launchers.sweep_signals import resume_command
+from lit_hw.sweeps.launchers.sweep_signals import SweepSignals, interruption, resume_command
 from lit_hw.sweeps.optuna import study as studies
 from lit_hw.sweeps.optuna.search_space import SearchSpace, search_space
 from lit_hw.sweeps.resume import SweepDirHasResults
@@ -100,19 +100,8 @@ def consecutive_runs(jobs: list, size: int) -> list[list]:
     return runs
 
 
-def say_how_to_continue(stop: BaseException, trials: list[int], sweep_dir: Path) -> None:
-    """One line with the command that continues a search stopped (Ctrl-C, SIGTERM) while ``trials`` ran:
-    the basic launcher says nothing itself, and gpu_pool's line does not say that the trials wait in the
-    study. Exit status 2 followed a one-line error, which is enough."""
-    code = stop.code if isinstance(stop, SystemExit) else None
-    if code in (0, 2):
-        return
-    print(
-        f"optuna: the search stopped while trial(s) {trials} ran; they stay running in the study until it "
-        f"continues with: {resume_command(sweep_dir)}",
-        file=sys.stderr,
-        flush=True,
-    )
+def stop_code(stop: BaseException):
+    return stop.code if isinstance(stop, SystemExit) else None
 
 
 class OptunaSearch:
@@ -134,6 +123,7 @@ class OptunaSearch:
         self.url = studies.storage_url(storage, self.sweep_dir)
         self.whole_study = self.url == studies.storage_url(None, self.sweep_dir)
         self.returns: list[JobReturn] = []
+        self.running: list[int] = []  # the trials of the batch the launcher runs now
 
     def sweep(self, arguments: Sequence[str]) -> list[JobReturn]:
         space = search_space(self.params, list(arguments))
@@ -158,17 +148,44 @@ class OptunaSearch:
                 f"{self.url} already holds {len(earlier)} trial(s) of study {self.study_name!r} for {self.sweep_dir}; "
                 "add resume_sweep=true to continue that search, or give another hydra.sweep.dir"
             )
-        # trials that an interrupted sweep left running: again, under their own job numbers
+        # SIGTERM (or SIGHUP) between two jobs stops the search as Ctrl-C does, instead of ending the process
+        # on the spot; during a job, Lightning stops it at its next batch (lit_hw.sweeps.launchers.sweep_signals)
+        with SweepSignals(stop_here=True) as signals:
+            try:
+                self.run_trials(study, space, earlier, n_trials, signals)
+            except (KeyboardInterrupt, SystemExit) as stop:
+                if stop_code(stop) == 2:
+                    raise  # after a one-line error
+                print(
+                    f"optuna: the search stopped while trial(s) {self.running} ran; they stay running in the study "
+                    f"until it continues with: {resume_command(self.sweep_dir)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                if signals.stopping:
+                    raise SystemExit(128 + signals.signum) from None  # as a process stopped by that signal
+                raise
+        trials = studies.sweep_trials(study, self.sweep_dir, self.whole_study)
+        studies.write_results(self.sweep_dir, study, trials, self.url)
+        return self.returns
+
+    def run_trials(self, study, space: SearchSpace, earlier: list, n_trials: int, signals: SweepSignals) -> None:
+        """Run again the trials that an interrupted sweep left running, under their own job numbers; then
+        ask for, run and tell the rest of ``n_trials``, ``n_jobs`` at a time."""
         left = [
             (studies.job_num(t), t.number, space.overrides(t.params)) for t in earlier if t.state == TrialState.RUNNING
         ]
         if left:
             log.info("resume_sweep: %d trial(s) that were running run again: %s", len(left), [t for _, t, _ in left])
-        for run in consecutive_runs(left, self.n_jobs):
-            self.run_batch(study, run)
+        batches = consecutive_runs(left, self.n_jobs)
         next_job = 1 + max((studies.job_num(t) for t in earlier), default=-1)
         remaining = n_trials - len(earlier)
-        while remaining > 0:
+        while batches or remaining > 0:
+            if signals.stopping:  # the last batch finished despite the signal (Lightning held it)
+                raise interruption(signals.signum)
+            if batches:
+                self.run_batch(study, batches.pop(0))
+                continue
             size = min(self.n_jobs, remaining)
             trials = [study.ask(space.distributions()) for _ in range(size)]
             for offset, trial in enumerate(trials):
@@ -176,21 +193,13 @@ class OptunaSearch:
                 trial.set_user_attr(studies.JOB_ATTR, next_job + offset)
             self.run_batch(study, [(next_job + i, t.number, space.overrides(t.params)) for i, t in enumerate(trials)])
             next_job, remaining = next_job + size, remaining - size
-        studies.write_results(
-            self.sweep_dir, study, studies.sweep_trials(study, self.sweep_dir, self.whole_study), self.url
-        )
-        return self.returns
 
     def run_batch(self, study, batch: list[tuple[int, int, list[str]]]) -> None:
         """Launch (job number, trial number, overrides) jobs, numbered from the first one's, and tell
         Optuna how each ended."""
-        overrides = [job_overrides for _, _, job_overrides in batch]
+        self.running = [trial for _, trial, _ in batch]
         self.refuse_uncomposable(study, batch)
-        try:
-            returns = self.launcher.launch(overrides, initial_job_idx=batch[0][0])
-        except (KeyboardInterrupt, SystemExit) as stop:
-            say_how_to_continue(stop, [trial for _, trial, _ in batch], self.sweep_dir)
-            raise
+        returns = self.launcher.launch([job_overrides for _, _, job_overrides in batch], initial_job_idx=batch[0][0])
         for (job, trial, _), ret in zip(batch, returns):
             value, why = outcome(ret)
             if why is None:
@@ -199,6 +208,7 @@ class OptunaSearch:
             else:
                 studies.tell(study, trial, None)
                 log.warning("trial %d (job %d) failed, told Optuna FAIL: %s", trial, job, one_line(why))
+        self.running = []
         self.returns.extend(returns)
 
     def refuse_uncomposable(self, study, batch) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from pathlib import Path
 
 import optuna
@@ -97,7 +98,7 @@ def tell(study, trial: int, value: float | None) -> None:
     try:
         study.tell(trial, value, state=state, skip_if_finished=True)
     except RuntimeError:
-        # optuna.samplers.GridSampler calls study.stop() once its grid is done, which Optuna allows only inside
+        # GridSampler calls study.stop() once its grid is done, which Optuna allows only inside
         # study.optimize(); the trial is stored by then, and n_trials never goes past the grid
         if not isinstance(study.sampler, optuna.samplers.GridSampler):
             raise
@@ -117,9 +118,7 @@ def write_results(sweep_dir: str | Path, study: optuna.Study, trials: list[Froze
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)]
     pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
     best = pick(done, key=lambda t: t.value) if done else None
-    states: dict[str, int] = {}
-    for trial in trials:
-        states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
+    best_dir = job_dir(sweep_dir, job_num(best)) if best else None
     results = {
         "name": "optuna",
         "study_name": study.study_name,
@@ -128,8 +127,8 @@ def write_results(sweep_dir: str | Path, study: optuna.Study, trials: list[Froze
         "best_params": dict(best.params) if best else None,
         "best_value": best.value if best else None,
         "best_trial": best.number if best else None,
-        "best_job_dir": str(job_dir(sweep_dir, job_num(best))) if best and job_dir(sweep_dir, job_num(best)) else None,
-        "trials": states,
+        "best_job_dir": str(best_dir) if best_dir else None,
+        "trials": dict(Counter(trial.state.name.lower() for trial in trials)),
     }
     path = Path(sweep_dir) / RESULTS_FILE
     OmegaConf.save(OmegaConf.create(results), path)

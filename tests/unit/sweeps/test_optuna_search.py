@@ -4,6 +4,8 @@ objective in-process: batches and job numbers, failed jobs, the sqlite study, re
 from __future__ import annotations
 
 import math
+import os
+import signal
 from types import SimpleNamespace
 
 import optuna
@@ -115,6 +117,21 @@ def test_an_interrupted_search_continues_with_resume_sweep(tmp_path, capsys):
     assert [t.params for t in after[:4]] == [t.params for t in before]
     # the seeded sampler does not draw the first trials' values again
     assert len({t.params["optim.lr"] for t in after}) == 5
+
+
+def test_a_signal_to_the_search_stops_it_as_a_process_stopped_by_that_signal(tmp_path, capsys):
+    class CtrlC(ToyLauncher):
+        def launch(self, job_overrides, initial_job_idx):
+            if initial_job_idx == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # handled by the search while this batch runs
+            return super().launch(job_overrides, initial_job_idx)
+
+    with pytest.raises(SystemExit) as stopped:
+        search(tmp_path, CtrlC(), n_trials=5).sweep([])
+    assert stopped.value.code == 128 + signal.SIGINT
+    assert "stopped while trial(s) [2, 3] ran" in capsys.readouterr().err
+    assert [t.state for t in stored_trials(tmp_path / "sweep")] == [TrialState.COMPLETE] * 2 + [TrialState.RUNNING] * 2
+    assert signal.getsignal(signal.SIGINT) is not None and signal.getsignal(signal.SIGINT).__name__ != "handle"
 
 
 def test_a_trial_asked_but_never_launched_is_told_failed_on_resume(tmp_path):
