@@ -20,11 +20,13 @@ CLAIM_RUNS: dict[str, list[str]] = {
         "trainer.max_epochs=5",
         "hydra/launcher=stacked",
     ],
-    # claim 4: the MLP with ReLU vs sigmoid, 3 seeds
+    # claim 4: the MLP with sigmoid, 3 seeds; its ReLU twin (the default activation) is claim 3's MLP with Adam,
+    # the same runs, so they are not trained twice
     "claim_activations": [
         "-m",
         "model=mlp",
-        "model.activation=relu,sigmoid",
+        "optim=adam",
+        "model.activation=sigmoid",
         "seed=0,1,2",
         "trainer.max_epochs=5",
         "hydra/launcher=stacked",

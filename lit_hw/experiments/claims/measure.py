@@ -101,8 +101,12 @@ def claim_optimizers(results, theory):
 
 
 def claim_activations(results, theory):
-    groups = grouped(results, "claim_activations", lambda c: c["model"]["activation"])
-    relu, sigmoid = groups.get("relu", []), groups.get("sigmoid", [])
+    def mlp_with_adam(config: dict) -> tuple:
+        return short(config["model"]["_target_"]), short(config["optim"]["_target_"]), config["model"].get("activation")
+
+    # ReLU: claim 3's MLPs with Adam (the same command but for the activation, which defaults to relu)
+    relu = grouped(results, "claim_optimizers", mlp_with_adam).get(("MLP", "Adam", "relu"), [])
+    sigmoid = grouped(results, "claim_activations", mlp_with_adam).get(("MLP", "Adam", "sigmoid"), [])
     text = f"test acc: relu {ci(relu)}, sigmoid {ci(sigmoid)} (rule: 0 < relu − sigmoid ≤ {rules.SLIGHT_GAIN})"
     return text, rules.slightly_better(mean(relu), mean(sigmoid))
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 from lit_hw.experiments.claims import rules
 from lit_hw.experiments.claims.code_spread import class_spread
+from lit_hw.experiments.claims.measure import claim_activations
 from lit_hw.experiments.claims.section import CLAIMS, measure_claims
 
 NAN = math.nan
@@ -120,3 +122,33 @@ def test_claims_section_rows_follow_the_rules(tmp_path):
     assert "`python -m lit_hw.train experiment=toy`" == rows[0]["commands"]
     assert rows[2]["numbers"].startswith("not measured: section claim_optimizers did not run")
     assert not any(verdicts[n] for n in (3, 4, 5, 6, 7, 11, 12))
+
+
+def fake_mlp_jobs(sweep: Path, jobs: list[tuple[str, str, str, float]]) -> None:
+    """Job dirs as a sweep leaves them: metrics.json and config_resolved.yaml (model, optimizer, activation)."""
+    for number, (model, optim, activation, acc) in enumerate(jobs):
+        job = sweep / f"{number}_job"
+        job.mkdir(parents=True)
+        (job / "metrics.json").write_text(json.dumps({"status": "ok", "final": {"test/acc": acc}}))
+        config = {"model": {"_target_": f"lit_hw.nets.{model}", "activation": activation},
+                  "optim": {"_target_": f"torch.optim.{optim}"}}  # fmt: skip
+        (job / "config_resolved.yaml").write_text(json.dumps(config))  # JSON is YAML
+
+
+def test_the_relu_side_of_claim_4_is_claim_3s_mlp_with_adam(tmp_path):
+    """Claim 4 trains only the sigmoid MLPs; its ReLU numbers are claim 3's MLPs with Adam, not its SGD ones
+    nor its linear models."""
+    optimizers, activations = tmp_path / "optimizers", tmp_path / "activations"
+    fake_mlp_jobs(optimizers, [("MLP", "Adam", "relu", 0.92), ("MLP", "Adam", "relu", 0.93), ("MLP", "SGD", "relu", 0.5),
+                               ("LinearNet", "Adam", None, 0.1)])  # fmt: skip
+    fake_mlp_jobs(activations, [("MLP", "Adam", "sigmoid", 0.91), ("MLP", "Adam", "sigmoid", 0.915)])
+    results = {name: {"run_dir": path, "returncode": 0, "command": f"python -m lit_hw.train {name}"}
+               for name, path in (("claim_optimizers", optimizers), ("claim_activations", activations))}  # fmt: skip
+    numbers, holds = claim_activations(results, None)
+    assert "relu 0.9250" in numbers and "(n=2)" in numbers and "sigmoid 0.9125" in numbers
+    assert holds is True
+    fake_mlp_jobs(tmp_path / "worse", [("MLP", "Adam", "sigmoid", 0.95)])
+    results["claim_activations"]["run_dir"] = tmp_path / "worse"
+    assert claim_activations(results, None)[1] is False
+    row = measure_claims(results, None)[3]
+    assert row["commands"] == "`python -m lit_hw.train claim_optimizers`<br>`python -m lit_hw.train claim_activations`"
