@@ -29,9 +29,10 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow and not cluster" $(ARGS)
 
 # the end-to-end tests marked slow (real digits to an accuracy, whole sweeps compared launcher by
-# launcher, reproduce fast=true); .ci/run runs them after `make test`
+# launcher, reproduce fast=true); .ci/run runs them after `make test`. The longest files go first, in
+# tests/conftest.py's order (LONG_FILES), not xdist's most-tests-first
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadfile -m "slow and not cluster" $(ARGS)
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "slow and not cluster" $(ARGS)
 
 # a one-node SLURM cluster and a Ray head on this machine (cluster/start.sh installs slurm-wlm and
 # munge with apt-get if missing), the tests in tests/cluster, then every daemon stopped again

@@ -39,9 +39,26 @@ def cli():
     return run_cli
 
 
-# The files whose tests run longest (each spends a minute or more in subprocesses): scheduled first,
-# so that `make test`'s two workers do not end with one of them alone on a long file.
-LONG_FILES = ("test_experiments.py", "test_sweeps.py", "test_accuracy.py", "test_autoencoder.py", "test_resume.py")
+# The files whose slow tests run longest, longest first (their --durations on two busy cores: the reproduce
+# test ~310 s, test_stacked.py ~240 s, the wheel ~110 s, ...). `make test-slow` keeps this order
+# (--no-loadscope-reorder: xdist would otherwise hand out the files with the most tests first), so that its
+# two workers do not end with one of them alone on a long file.
+LONG_FILES = (
+    "test_experiments.py",
+    "test_stacked.py",
+    "test_installed_wheel.py",
+    "test_resume_sweep.py",
+    "test_one_line_errors.py",
+    "test_bad_input.py",
+    "test_runs_meet.py",
+    "test_sweep_signals.py",
+    "test_accuracy.py",
+    "test_sweeps.py",
+    "test_reproducibility.py",
+    "test_resume.py",
+    "test_optuna_search.py",
+    "test_ddp.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):
