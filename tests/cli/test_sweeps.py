@@ -126,8 +126,7 @@ def test_init_sweep_zero_init_learns_nothing_and_he_xavier_learn(tmp_path, real_
     run_cli(
         "lit_hw.train",
         "-m",
-        "experiment=init_sweep",
-        "hydra/launcher=gpu_pool",
+        "experiment=init_sweep",  # the basic launcher: the three jobs in one process (gpu_pool has tests of its own)
         f"hydra.sweep.dir={sweep}",
         "data.source=local",
         f"data.data_dir={real_mnist_dir}",
