@@ -15,4 +15,9 @@ export LIT_HW_CLUSTER_REQUIRED=1
 trap 'bash "$here/stop.sh"' EXIT
 bash "$here/start.sh"
 cd "$(dirname "$here")"
-"$PY" -m pytest -q -m cluster tests/cluster "$@"
+# two tests at a time, as make test does: while one waits on SLURM's or Ray's scheduling, or on a job's
+# process importing torch on one core, the other uses the second core; and under xdist tests/conftest.py
+# gives every process it starts one torch thread (run serially, each training process had two threads that
+# spun against the others on the two busy cores). --dist loadfile keeps a file's tests and module fixtures
+# on one worker
+"$PY" -m pytest -q -n 2 --dist loadfile -m cluster tests/cluster "$@"

@@ -14,13 +14,14 @@ from tests.helpers.sweeps import QUICK, comparable, data_args, epochs_done, reco
 
 
 def sweep_args(data_dir, sweep) -> list[str]:
-    # batch 16 and 6 epochs: the second job runs for several seconds, time to kill it in the middle
+    # batch 16 and 4 epochs: once the second job has finished its first epoch (the test then kills it),
+    # three more keep it training for seconds: time to kill it in the middle
     return [
         "-m",
         "model=mlp",
         "optim=sgd",
         "optim.lr=0.02,0.05,0.1",
-        "trainer.max_epochs=6",
+        "trainer.max_epochs=4",
         "data.batch_size=16",
         *QUICK,
         *data_args(data_dir),
@@ -91,10 +92,12 @@ def test_slurm_sweep_killed_mid_second_job_resumes_exactly(tmp_path, real_mnist_
         subprocess.run(["scancel", array], check=True)  # and the rest of the sweep
 
     kill_in_second_job(proc, sweep, kill_everything)
+    # this sweep's jobs gone from the queue (make test-cluster runs two tests at a time: another test's jobs may queue)
+    array = next(sweep.glob(".submitit/*_1")).name.split("_", 1)[0]
     wait_for(
-        lambda: not subprocess.run(["squeue", "-h"], capture_output=True, text=True).stdout.strip(),
+        lambda: not subprocess.run(["squeue", "-h", "-j", array], capture_output=True, text=True).stdout.strip(),
         60,
-        "an empty queue",
+        f"no job of array {array} in the queue",
     )
     out = check_killed_then_resume(tmp_path, real_mnist_dir, sweep, slurm, uninterrupted)
     assert "continues from" in "".join(p.read_text() for p in sweep.glob(".submitit/*/*_log.out")) + out
