@@ -71,11 +71,13 @@ def test_a_gpu_job_on_a_cluster_without_gpus_fails_within_the_bound(tmp_path, ra
     assert "GPU: 1" in lines[0] and "CPU: 2" in lines[0] and "waited 10 s" in lines[0]  # asked, and what the node has
 
 
+# on the head of make test-cluster: each address=local sweep starts (and stops) a Ray of its own, some 20 s
+@pytest.mark.usefixtures("ray_head")
 def test_resume_sweep_on_ray_keeps_the_finished_job_and_reruns_the_failed_one(tmp_path, random_mnist_dir):
     import json
 
     sweep = tmp_path / "sweep"
-    args = ["-m", "hydra/launcher=ray", "hydra.launcher.ray.init.address=local", *QUICK, *data_args(random_mnist_dir),
+    args = ["-m", "hydra/launcher=ray", "hydra.launcher.ray.init.address=auto", *QUICK, *data_args(random_mnist_dir),
             "model=linear", "trainer.max_epochs=1", "seed=1,2", f"hydra.sweep.dir={sweep}"]  # fmt: skip
     code, out = run(args, tmp_path / "first.log")
     assert code == 0, out[-3000:]
