@@ -38,8 +38,14 @@ def test_a_killed_search_continues_where_it_stopped(tmp_path, random_mnist_dir):
     assert len(study.trials) >= 2 and study.trials[0].state == TrialState.COMPLETE
 
     run_cli("lit_hw.train", *args, "resume_sweep=true")
-    trials = optuna.load_study(study_name="mlp_optuna", storage=f"sqlite:///{sweep / 'optuna.db'}").trials
-    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
+    all_trials = optuna.load_study(study_name="mlp_optuna", storage=f"sqlite:///{sweep / 'optuna.db'}").trials
+    trials = [t for t in all_trials if t.state == TrialState.COMPLETE]
+    assert len(trials) == 4
+    # the kill may land after a trial was asked and before its job started: that trial has no job, and the
+    # resumed search tells it FAIL and asks another in its place (never more than one such trial here)
+    never_launched = [t for t in all_trials if t not in trials]
+    assert len(never_launched) <= 1
+    assert all(t.state == TrialState.FAIL and "lit_hw.job_num" not in t.user_attrs for t in never_launched)
     assert sorted(t.user_attrs["lit_hw.job_num"] for t in trials) == [0, 1, 2, 3]
     jobs = records(sweep)
     assert sorted(name.split("_")[0] for name in jobs) == ["0", "1", "2", "3"]
