@@ -40,8 +40,8 @@ ARG_CHECKS = {
 
 
 def resolve_schedule(optim: dict) -> tuple[str, dict]:
-    """(scheduler name, its settings), checked. A config or checkpoint without the keys (before
-    lit_hw 0.3) has no schedule."""
+    """(scheduler name, its settings), checked. A config or checkpoint without the keys (one written
+    before lr schedules existed) has no schedule."""
     name = optim.get("scheduler") or "none"
     require_in("optim.scheduler", name, SCHEDULERS, what="lr scheduler")
     if name == "none":
