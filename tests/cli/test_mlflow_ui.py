@@ -12,10 +12,8 @@ import importlib.util
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,17 +21,13 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import run_cli
+from tests.helpers.local_ports import free_port
+from tests.helpers.sweeps import wait_for
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="the mlflow extra is not installed"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def post(url: str, body: dict) -> dict:
@@ -43,17 +37,19 @@ def post(url: str, body: dict) -> dict:
 
 
 def wait_until_serving(url: str, server: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if server.poll() is not None:
-            raise AssertionError(f"mlflow ui exited {server.returncode}:\n{log.read_text()[-3000:]}")
+            pytest.fail(f"mlflow ui exited {server.returncode}:\n{log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=5) as answer:
-                if answer.status == 200:
-                    return
+                return answer.status == 200
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
-    raise AssertionError(f"mlflow ui did not answer on {url} within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+            return False
+
+    try:
+        wait_for(answers, timeout, f"mlflow ui to answer on {url}", poll=0.5)
+    except AssertionError as err:
+        raise AssertionError(f"{err}:\n{log.read_text()[-3000:]}") from None
 
 
 def test_mlflow_ui_serves_a_logged_run_over_http(tmp_path, random_mnist_dir, monkeypatch):

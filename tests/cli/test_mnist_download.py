@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import socket
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +17,7 @@ from lit_hw.data.idx_datasets import FASHION_MNIST, KMNIST, MNIST
 from lit_hw.data.idx_files import ALL_FILES
 from lit_hw.data.mnist import FashionMNISTDataModule, KMNISTDataModule, MNISTDataModule
 from tests.helpers.cli import run_cli
+from tests.helpers.local_ports import free_port
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -42,12 +42,6 @@ def mirror(random_mnist_dir, tmp_path_factory):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/", md5
     server.shutdown()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_download_fetches_verifies_and_reads_the_files(mirror, tmp_path):
